@@ -1,0 +1,29 @@
+# Set-up and entry points. `make test` and `make replicate` create the environment if missing.
+# VENV may live outside the clone (CI reuses one between runs): make VENV=~/.cache/hdnn/venv test
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.hdnn-installed
+CORES ?= all
+
+.PHONY: env test replicate smoke clean-results
+
+env: $(STAMP)
+
+# Reinstalls when the lock or the package metadata changes.
+$(STAMP): requirements/constraints.txt pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c requirements/constraints.txt -e .
+	touch $(STAMP)
+
+test: env
+	$(PY) -m pytest
+
+replicate: env
+	$(VENV)/bin/snakemake --cores $(CORES)
+
+smoke: env
+	$(VENV)/bin/snakemake --cores 2 --configfile config/smoke.yaml
+
+clean-results:
+	rm -rf results/data results/runs results/tables results/figures
