@@ -1,0 +1,71 @@
+"""Named training settings of each study, resolved from the workflow config.
+
+Studies: ``table1`` (settings ``paper`` and ``tuned``, read from the chosen-settings files),
+``ablation`` (one setting per combination of its grid) and ``tuning`` (one per combination of
+T × lr, on top of the paper protocol, with a validation split).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import yaml
+
+STUDIES = ("table1", "ablation", "tuning")
+_SHORT = {"input_placement": "", "scheme": ""}
+
+
+def _grid_settings(grid: dict) -> dict[str, dict]:
+    keys = list(grid)
+    out = {}
+    for values in itertools.product(*(grid[k] for k in keys)):
+        name = "_".join(f"{_SHORT.get(k, k)}{v}" for k, v in zip(keys, values))
+        out[name] = dict(zip(keys, values))
+    return out
+
+
+def load_chosen(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"chosen-settings file {path} is missing: it is written by the "
+                                f"ablation/tuning stages (snakemake --cores all ablation tuning)")
+    chosen = yaml.safe_load(path.read_text()) or {}
+    if set(chosen) - {"common", "per_cell", "source"}:
+        raise ValueError(f"{path}: unknown keys {sorted(set(chosen) - {'common', 'per_cell', 'source'})}")
+    return chosen
+
+
+def paper_common(config: dict) -> dict:
+    return load_chosen(config["table1"]["protocols"]["paper"]).get("common", {})
+
+
+def setting_names(config: dict, study: str) -> list[str]:
+    if study == "table1":
+        return list(config["table1"]["protocols"])
+    if study == "ablation":
+        return list(_grid_settings(config["ablation"]["grid"]))
+    if study == "tuning":
+        return list(_grid_settings(config["tuning"]["grid"]))
+    raise ValueError(f"study={study!r} is not allowed: one of {', '.join(STUDIES)}")
+
+
+def n_seeds(config: dict, study: str) -> int:
+    return config[study]["n_seeds"]
+
+
+def resolve(config: dict, study: str, setting: str, dataset: str, arch: str) -> dict:
+    """TrainConfig keyword arguments of one cell."""
+    base = dict(config["table1"]["base"])
+    if study == "table1":
+        chosen = load_chosen(config["table1"]["protocols"][setting])
+        return {**base, **chosen.get("common", {}),
+                **chosen.get("per_cell", {}).get(dataset, {}).get(arch, {})}
+    if study == "ablation":
+        return {**base, **_grid_settings(config["ablation"]["grid"])[setting]}
+    if study == "tuning":
+        over = _grid_settings(config["tuning"]["grid"])[setting]
+        epochs = sorted(config["tuning"]["epochs"])
+        return {**base, **paper_common(config), **over, "validation": True,
+                "epochs": epochs[-1], "eval_epochs": epochs[:-1]}
+    raise ValueError(f"study={study!r} is not allowed: one of {', '.join(STUDIES)}")

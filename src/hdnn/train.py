@@ -1,0 +1,271 @@
+"""Training of one (dataset, arch, depth) cell of Table 1 for several seeds at once.
+
+The seeds of a cell are trained together with stacked weights (``torch.func``): the stacked
+tensors hold independent networks, Adam is elementwise and the losses are summed, so each seed
+follows exactly the trajectory it would follow alone, at a fraction of the Python overhead.
+Each seed has its own generator for its initial weights, minibatch order and output layers.
+
+Two schemes (config ``scheme``):
+- ``alternating``, the authors' code: per minibatch a fresh output layer is fitted for
+  ``inner_steps`` Adam steps on the frozen features, then one Adam step updates the block with
+  that output layer fixed; after training the output layer is refitted for ``refit_epochs``.
+- ``joint``: one Adam over the block and the output layer.
+The loss is eq. 12: mean binary cross-entropy on logits + α_c (‖W‖² + µ²) + α R (eq. 13).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from pathlib import Path
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from torch.func import functional_call, stack_module_state, vmap
+from tqdm.auto import tqdm
+
+from hdnn.blocks import make_block
+from hdnn.data import load_dataset, pad_inputs, split_validation
+from hdnn.provenance import derive_seed, git_commit, versions, write_json
+
+SCHEMES = ("alternating", "joint")
+
+
+@dataclass
+class TrainConfig:
+    nf: int = 4
+    T: float = 0.8                 # final time; h = T / depth
+    lr: float = 0.05
+    epochs: int = 50
+    batch_size: int = 125
+    alpha: float = 5e-4            # weight of the smoothness regulariser R (eq. 13)
+    alpha_c: float = 1e-4          # weight decay of the output layer
+    scheme: str = "alternating"
+    inner_steps: int = 10          # alternating: output-layer steps per minibatch
+    refit_epochs: int = 50         # alternating: final output-layer refit
+    input_placement: str = "code"
+    time_invariant: bool = False
+    eval_epochs: list[int] = field(default_factory=list)  # extra evaluations (tuning curves)
+    validation: bool = False       # tuning: train on 4/5 of the training set, no test set
+
+    def __post_init__(self):
+        if self.scheme not in SCHEMES:
+            raise ValueError(f"scheme={self.scheme!r} is not allowed: one of {', '.join(SCHEMES)}")
+        for name in ("T", "lr", "alpha", "alpha_c"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{name}={v!r} is not allowed: a finite number >= 0")
+        for name in ("epochs", "batch_size", "inner_steps", "refit_epochs"):
+            v = getattr(self, name)
+            if not (isinstance(v, int) and v >= 1):
+                raise ValueError(f"{name}={v!r} is not allowed: an integer >= 1")
+
+
+class _BlockWithRegularizer(nn.Module):
+    """Lets functional_call return the block's output and its regulariser in one call."""
+
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        return self.block(x), self.block.regularizer()
+
+
+class Ensemble:
+    """E independent copies of one block architecture, weights stacked on a leading dim."""
+
+    def __init__(self, arch: str, nf: int, depth: int, h: float, time_invariant: bool,
+                 seeds: list[int]):
+        members = []
+        for s in seeds:
+            torch.manual_seed(s)  # make_block draws its weights from the global generator
+            members.append(_BlockWithRegularizer(make_block(arch, nf, depth, h, time_invariant)))
+        self.params, self.buffers = stack_module_state(members)
+        self.template = copy.deepcopy(members[0]).to("meta")
+        self.forward = vmap(self._one)
+
+    def _one(self, params, buffers, x):
+        return functional_call(self.template, (params, buffers), (x,))
+
+    def __call__(self, x):
+        """x: (E, batch, nf) → features (E, batch, nf), regulariser (E,)."""
+        return self.forward(self.params, self.buffers, x)
+
+    def member_state(self, e: int) -> dict[str, torch.Tensor]:
+        return {k.removeprefix("block."): v[e].detach().clone() for k, v in self.params.items()}
+
+
+def _logits(feats, W, mu):
+    return (feats * W.unsqueeze(1)).sum(-1) + mu.unsqueeze(1)
+
+
+def _output_loss(feats, labels, W, mu, alpha_c):
+    """Per-member mean BCE on logits + α_c (‖W‖² + µ²), shape (E,)."""
+    bce = nn.functional.binary_cross_entropy_with_logits(
+        _logits(feats, W, mu), labels, reduction="none").mean(1)
+    return bce + alpha_c * (W.pow(2).sum(1) + mu.pow(2))
+
+
+def _fresh_output(gens, nf):
+    """nn.Linear's default law U(−1/√nf, 1/√nf), drawn from each member's generator."""
+    bound = 1 / math.sqrt(nf)
+    rows = [(torch.rand(nf + 1, generator=g) * 2 - 1) * bound for g in gens]
+    w = torch.stack(rows)
+    return w[:, :nf].clone().requires_grad_(), w[:, nf].clone().requires_grad_()
+
+
+def _fit_output(batches, gens, nf, lr, alpha_c, steps_per_batch=1, betas=(0.9, 0.999), eps=1e-8):
+    """Adam on a fresh output layer over frozen (features, labels) minibatches.
+
+    Logistic regression has a closed-form gradient, so this runs Adam by hand on [W, µ] without
+    autograd: the alternating scheme takes 10 of these steps per minibatch, and torch's optimiser
+    overhead would dominate the whole training. Same update as torch.optim.Adam (tested).
+    """
+    W, mu = _fresh_output(gens, nf)
+    theta = m = v = None
+    t = 0
+    for feats, labels in batches:
+        if theta is None:
+            theta = torch.cat([W.detach(), mu.detach().unsqueeze(1)], 1).to(feats.dtype)
+            m, v = torch.zeros_like(theta), torch.zeros_like(theta)
+        ones = feats.new_ones(feats.shape[:2] + (1,))
+        X = torch.cat([feats, ones], -1)  # (E, batch, nf + 1)
+        for _ in range(steps_per_batch):
+            t += 1
+            err = torch.sigmoid((X @ theta.unsqueeze(-1)).squeeze(-1)) - labels
+            grad = (X.transpose(1, 2) @ err.unsqueeze(-1)).squeeze(-1) / X.shape[1]
+            grad = grad + 2 * alpha_c * theta
+            m.mul_(betas[0]).add_(grad, alpha=1 - betas[0])
+            v.mul_(betas[1]).addcmul_(grad, grad, value=1 - betas[1])
+            denom = (v / (1 - betas[1] ** t)).sqrt_().add_(eps)
+            theta = theta - (lr / (1 - betas[0] ** t)) * m / denom
+    return theta[:, :nf].contiguous(), theta[:, nf].contiguous()
+
+
+def _shuffled_batches(gens, n, batch_size, epochs=1):
+    """Each member's own shuffled minibatch indices, (E, batch) per step; remainder dropped."""
+    for _ in range(epochs):
+        perm = torch.stack([torch.randperm(n, generator=g) for g in gens])
+        for k in range(n // batch_size):
+            yield perm[:, k * batch_size:(k + 1) * batch_size]
+
+
+def _evaluate(ens, W, mu, x, y, alpha_c):
+    with torch.no_grad():
+        feats, _ = ens(x.expand(W.shape[0], -1, -1))
+        labels = y.float().expand(W.shape[0], -1)
+        loss = _output_loss(feats, labels, W, mu, 0.0)
+        acc = ((_logits(feats, W, mu) > 0).float() == labels).float().mean(1)
+    return acc, loss
+
+
+def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list[int],
+               cfg: TrainConfig, progress: bool = True, desc: str = "") -> list[dict]:
+    """Train one cell for every seed; returns one metrics dict per seed (and the weights)."""
+    start = time.time()
+    E, nf = len(seeds), cfg.nf
+    h = cfg.T / depth
+    ens = Ensemble(arch, nf, depth, h, cfg.time_invariant, seeds)
+    gens = [torch.Generator().manual_seed(s + 1) for s in seeds]
+    x_tr = pad_inputs(data["x_train"], nf, cfg.input_placement)
+    y_tr = data["y_train"].float()
+    n = x_tr.shape[0]
+    B = cfg.batch_size
+    n_batches = n // B
+
+    block_params = list(ens.params.values())
+    W, mu = _fresh_output(gens, nf)
+    opt = torch.optim.Adam(block_params + ([W, mu] if cfg.scheme == "joint" else []), lr=cfg.lr)
+    curve, evals = [], []
+    diverged = torch.zeros(E, dtype=torch.bool)
+
+    def output_layer():
+        if cfg.scheme == "joint":
+            return W.detach(), mu.detach()
+        with torch.no_grad():
+            feats_all, _ = ens(x_tr.expand(E, -1, -1))
+        # Own generators, so evaluating mid-training never changes the training itself.
+        refit_gens = [torch.Generator().manual_seed(s + 2) for s in seeds]
+        batches = ((feats_all.gather(1, idx[..., None].expand(-1, -1, nf)), y_tr[idx])
+                   for idx in _shuffled_batches(refit_gens, n, B, cfg.refit_epochs))
+        return _fit_output(batches, refit_gens, nf, cfg.lr, cfg.alpha_c)
+
+    bar = tqdm(range(cfg.epochs), desc=desc or f"{arch} depth {depth}", disable=not progress,
+               leave=False)
+    for epoch in bar:
+        epoch_loss = torch.zeros(E)
+        for idx in _shuffled_batches(gens, n, B):
+            xb, yb = x_tr[idx], y_tr[idx]
+            if cfg.scheme == "alternating":
+                with torch.no_grad():
+                    feats, _ = ens(xb)
+                W, mu = _fit_output([(feats, yb)], gens, nf, cfg.lr, cfg.alpha_c,
+                                    steps_per_batch=cfg.inner_steps)
+            feats, reg = ens(xb)
+            loss = _output_loss(feats, yb, W, mu, cfg.alpha_c) + cfg.alpha * reg
+            opt.zero_grad(set_to_none=True)
+            loss.sum().backward()
+            opt.step()
+            epoch_loss += loss.detach()
+        epoch_loss /= n_batches
+        diverged |= ~torch.isfinite(epoch_loss)
+        curve.append(epoch_loss.tolist())
+        bar.set_postfix(loss=f"{float(epoch_loss.nanmean()):.4f}")
+        if epoch + 1 in cfg.eval_epochs and epoch + 1 < cfg.epochs:
+            evals.append((epoch + 1, _eval_sets(ens, *output_layer(), data, cfg)))
+
+    W_f, mu_f = output_layer()
+    final = _eval_sets(ens, W_f, mu_f, data, cfg)
+    wall = time.time() - start
+    results = []
+    for e, seed in enumerate(seeds):
+        m = {k: float(v[e]) for k, v in final.items()}
+        m.update(seed=seed, diverged=bool(diverged[e] or not math.isfinite(m["train_loss"])),
+                 loss_curve=[c[e] for c in curve], h=h, params_per_layer=_params_per_layer(ens),
+                 wall_time_s=wall / E, wall_time_cell_s=wall, ensemble_size=E,
+                 evals={str(ep): {k: float(v[e]) for k, v in ev.items()} for ep, ev in evals})
+        results.append({"metrics": m, "state": {"block": ens.member_state(e),
+                                                 "W": W_f[e].clone(), "mu": mu_f[e].clone()}})
+    return results
+
+
+def _eval_sets(ens, W, mu, data, cfg):
+    out = {}
+    for split in ("train", "test", "val"):
+        if f"x_{split}" not in data:
+            continue
+        x = pad_inputs(data[f"x_{split}"], cfg.nf, cfg.input_placement)
+        acc, loss = _evaluate(ens, W, mu, x, data[f"y_{split}"], cfg.alpha_c)
+        out[f"{split}_acc"], out[f"{split}_loss"] = acc, loss
+    return out
+
+
+def _params_per_layer(ens):
+    return ens.template.block.params_per_layer()
+
+
+def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset: str, arch: str,
+             depth: int, settings: dict, base_seed: int, threads: int = 1,
+             progress: bool = True) -> None:
+    """Train a cell's seeds and write one folder per seed: metrics.json and model.pt."""
+    torch.set_num_threads(threads)
+    cfg = TrainConfig(**settings)
+    data = load_dataset(data_path)
+    if cfg.validation:
+        data = split_validation(data)
+    seeds = [derive_seed(base_seed, dataset, arch, depth, i) for i in range(len(out_paths))]
+    results = train_cell(data, arch, depth, seeds, cfg, progress=progress,
+                         desc=f"{study}/{setting} {dataset} {arch} depth {depth}")
+    commit, vers = git_commit(), versions()
+    for i, (path, res) in enumerate(zip(out_paths, results)):
+        record = {"study": study, "setting": setting, "dataset": dataset, "arch": arch,
+                  "depth": depth, "seed_index": i, "base_seed": base_seed, "config": asdict(cfg),
+                  "threads": threads, "git_commit": commit, "versions": vers, **res["metrics"]}
+        folder = Path(path).parent
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save({"arch": arch, "depth": depth, "config": asdict(cfg), **res["state"]},
+                   folder / "model.pt")
+        write_json(path, record)  # last: its presence marks a finished run

@@ -1,0 +1,40 @@
+# One job trains all seeds of one (study, setting, dataset, arch, depth) cell together.
+# A run's folder: results/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/
+
+
+def run_paths(study, setting, dataset, arch, depth):
+    return [f"results/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/metrics.json"
+            for i in range(S.n_seeds(config, study))]
+
+
+def cells(study):
+    """Every metrics.json of a study: its settings × Table 1's grid."""
+    t1 = config["table1"]
+    return [p for setting in S.setting_names(config, study)
+            for dataset, depths in t1["depths"].items() for depth in depths
+            for arch in t1["archs"] for p in run_paths(study, setting, dataset, arch, depth)]
+
+
+for _study in S.STUDIES:
+
+    rule:
+        name:
+            f"train_{_study}"
+        input:
+            data="results/data/{dataset}.pt",
+            code=TRAIN_CODE,
+        output:
+            [f"results/runs/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}/seed{i}/metrics.json"
+               for i in range(S.n_seeds(config, _study))],
+        wildcard_constraints:
+            dataset="swiss_roll|double_moons",
+            depth=r"\d+",
+        params:
+            study=_study,
+            # Resolved here, so a changed setting (e.g. a new chosen file) reruns the cell.
+            settings=lambda w, study=_study: S.resolve(config, study, w.setting, w.dataset, w.arch),
+        threads: config["threads_per_job"]
+        resources:
+            torch_jobs=1,
+        script:
+            "../scripts/train_cell.py"
