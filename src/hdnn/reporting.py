@@ -54,7 +54,7 @@ def _cell_stats(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _fmt_cell(r) -> str:
-    mark = " †" if abs(r["mean"] - r["paper"]) * 100 > MARK_POINTS else ""
+    mark = " †" if abs(100 * r["mean"] - r["paper"]) > MARK_POINTS else ""  # paper in %
     sd = 0.0 if pd.isna(r["sd"]) else r["sd"]
     div = f" [{int(r['diverged'])} diverged]" if r["diverged"] else ""
     return f"{100 * r['mean']:.1f} ± {100 * sd:.1f} ({r['paper']:g}){mark}{div}"

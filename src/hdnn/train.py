@@ -178,7 +178,8 @@ def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list
 
     block_params = list(ens.params.values())
     W, mu = _fresh_output(gens, nf)
-    opt = torch.optim.Adam(block_params + ([W, mu] if cfg.scheme == "joint" else []), lr=cfg.lr)
+    opt = torch.optim.Adam(block_params + ([W, mu] if cfg.scheme == "joint" else []), lr=cfg.lr,
+                           foreach=True)
     curve, evals = [], []
     diverged = torch.zeros(E, dtype=torch.bool)
 
@@ -199,12 +200,12 @@ def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list
         epoch_loss = torch.zeros(E)
         for idx in _shuffled_batches(gens, n, B):
             xb, yb = x_tr[idx], y_tr[idx]
-            if cfg.scheme == "alternating":
-                with torch.no_grad():
-                    feats, _ = ens(xb)
-                W, mu = _fit_output([(feats, yb)], gens, nf, cfg.lr, cfg.alpha_c,
-                                    steps_per_batch=cfg.inner_steps)
             feats, reg = ens(xb)
+            if cfg.scheme == "alternating":
+                # The block is frozen while the output layer is fitted, so the same forward pass
+                # serves the fit (detached) and the block's step.
+                W, mu = _fit_output([(feats.detach(), yb)], gens, nf, cfg.lr, cfg.alpha_c,
+                                    steps_per_batch=cfg.inner_steps)
             loss = _output_loss(feats, yb, W, mu, cfg.alpha_c) + cfg.alpha * reg
             opt.zero_grad(set_to_none=True)
             loss.sum().backward()

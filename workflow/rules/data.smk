@@ -3,8 +3,8 @@ rule data_2d:
     input:
         code=[SRC + "data.py", SRC + "plotting.py"],
     output:
-        data="results/data/{dataset}.pt",
-        plot="results/data/{dataset}.png",
+        data=R + "/data/{dataset}.pt",
+        plot=R + "/data/{dataset}.png",
     wildcard_constraints:
         dataset="swiss_roll|double_moons",
     params:

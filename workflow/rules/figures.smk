@@ -4,11 +4,11 @@ F1 = config["figure1"]
 rule figure1_data:
     """Decision regions of one trained network (seed 0) on a grid: the data behind Figure 1."""
     input:
-        model=lambda w: f"results/runs/table1/{F1['protocol']}/{w.dataset}/{F1['arch']}/depth{F1['cells'][w.dataset]}/seed0/metrics.json",
-        data="results/data/{dataset}.pt",
+        model=lambda w: f"{R}/runs/table1/{F1['protocol']}/{w.dataset}/{F1['arch']}/depth{F1['cells'][w.dataset]}/seed0/metrics.json",
+        data=R + "/data/{dataset}.pt",
         code=PLOT_CODE,
     output:
-        "results/figures/figure1_{dataset}.csv",
+        R + "/figures/figure1_{dataset}.csv",
     params:
         n=F1["grid_points"],
     script:
@@ -17,10 +17,10 @@ rule figure1_data:
 
 rule figure1:
     input:
-        csv=expand("results/figures/figure1_{dataset}.csv", dataset=list(F1["cells"])),
+        csv=expand(R + "/figures/figure1_{dataset}.csv", dataset=list(F1["cells"])),
         code=PLOT_CODE,
     output:
-        png="results/figures/figure1.png",
-        pdf="results/figures/figure1.pdf",
+        png=R + "/figures/figure1.png",
+        pdf=R + "/figures/figure1.pdf",
     script:
         "../scripts/figure1.py"

@@ -3,9 +3,9 @@ rule table1:
         runs=cells("table1"),
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
-        csv="results/tables/table1.csv",
-        md="results/tables/table1.md",
-        tex="results/tables/table1.tex",
+        csv=R + "/tables/table1.csv",
+        md=R + "/tables/table1.md",
+        tex=R + "/tables/table1.tex",
     script:
         "../scripts/table1.py"
 
@@ -15,7 +15,7 @@ rule ablation_table:
         runs=cells("ablation"),
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
-        md="results/tables/table1_ablation.md",
+        md=R + "/tables/table1_ablation.md",
         chosen=config["ablation"]["output"],
     params:
         grid_keys=list(config["ablation"]["grid"]),
@@ -28,7 +28,7 @@ rule tuning_table:
         runs=cells("tuning"),
         code=REPORT_CODE,
     output:
-        md="results/tables/table1_tuning.md",
+        md=R + "/tables/table1_tuning.md",
         chosen=config["tuning"]["output"],
     params:
         epochs=config["tuning"]["epochs"],

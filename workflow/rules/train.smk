@@ -1,9 +1,9 @@
 # One job trains all seeds of one (study, setting, dataset, arch, depth) cell together.
-# A run's folder: results/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/
+# A run's folder: {results_dir}/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/
 
 
 def run_paths(study, setting, dataset, arch, depth):
-    return [f"results/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/metrics.json"
+    return [f"{R}/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/metrics.json"
             for i in range(S.n_seeds(config, study))]
 
 
@@ -21,10 +21,10 @@ for _study in S.STUDIES:
         name:
             f"train_{_study}"
         input:
-            data="results/data/{dataset}.pt",
+            data=R + "/data/{dataset}.pt",
             code=TRAIN_CODE,
         output:
-            [f"results/runs/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}/seed{i}/metrics.json"
+            [f"{R}/runs/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}/seed{i}/metrics.json"
                for i in range(S.n_seeds(config, _study))],
         wildcard_constraints:
             dataset="swiss_roll|double_moons",

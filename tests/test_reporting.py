@@ -1,0 +1,97 @@
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from hdnn.provenance import write_json
+from hdnn.reporting import (add_paper_table1, collect_runs, distance_to_paper, paper_values,
+                            params_row, write_ablation, write_table1, write_tuning)
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "paper" / "REFERENCE.md"
+
+
+def reference_table(title):
+    lines = REFERENCE.read_text().split(f"## {title}")[1].split("\n## ")[0].splitlines()
+    return [[c.strip() for c in l.strip("|").split("|")] for l in lines if l.startswith("| ")][1:]
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/paper/REFERENCE.md not beside the clone")
+def test_paper_values_equal_reference_md():
+    t1 = paper_values()["table1"]
+    rows = reference_table("Table 1")
+    assert len(rows) == 8
+    for row in rows:
+        dataset = {"Swiss roll": "swiss_roll", "Double moons": "double_moons"}[row[0]]
+        ours = t1[dataset][int(row[1])]
+        assert [ours[a] for a in ("MS1", "MS2", "MS3", "H1", "H2")] == [float(v) for v in row[2:]]
+    t2 = paper_values()["table2"]
+    rows = reference_table("Table 2")
+    assert len(rows) == 5
+    for row in rows:
+        d = int(row[0])
+        assert [t2["MS1"][d]["train"], t2["MS1"][d]["test"], t2["H2"][d]["train"],
+                t2["H2"][d]["test"]] == [float(v) for v in row[1:]]
+
+
+def test_params_row_equals_paper_formulas():
+    assert params_row(["MS1", "MS2", "MS3", "H1", "H2"]) == {
+        "MS1": 8, "MS2": 10, "MS3": 12, "H1": 20, "H2": 20}
+
+
+def fake_runs(tmp_path, setting="paper", acc=lambda d, n, a, s: 0.9, seeds=2):
+    paths = []
+    for dataset, depths in (("swiss_roll", (4, 8, 16, 32, 64)), ("double_moons", (1, 2, 4))):
+        for depth in depths:
+            for arch in ("MS1", "MS2", "MS3", "H1", "H2"):
+                for s in range(seeds):
+                    p = tmp_path / setting / dataset / arch / f"depth{depth}" / f"seed{s}" / "metrics.json"
+                    write_json(p, {"study": "table1", "setting": setting, "dataset": dataset,
+                                   "arch": arch, "depth": depth, "seed_index": s, "seed": s,
+                                   "diverged": False, "train_acc": 1.0, "train_loss": 0.1,
+                                   "test_acc": acc(dataset, depth, arch, s), "test_loss": 0.2,
+                                   "config": {"T": 0.8, "scheme": "joint", "input_placement": "code"}})
+                    paths.append(p)
+    return paths
+
+
+def test_table1_has_every_cell_with_paper_beside(tmp_path):
+    paths = fake_runs(tmp_path, acc=lambda d, n, a, s: 0.95 + 0.01 * s)
+    out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
+    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"])
+    csv = pd.read_csv(out["csv"])
+    assert len(csv) == 80 and csv["paper_test_acc"].between(0, 1).all()
+    assert csv.query("dataset == 'swiss_roll' and depth == 4 and arch == 'MS1'")["paper_test_acc"].iloc[0] == pytest.approx(0.771)
+    md = out["md"].read_text()
+    assert "95.5 ± 0.7 (77.1) †" in md          # far from the paper: marked
+    assert "95.5 ± 0.7 (99.5) †" in md
+    assert "95.5 ± 0.7 (97.1)" in md and "95.5 ± 0.7 (97.1) †" not in md  # 1.6 points: not marked
+    assert re.search(r"parameters per layer \| nf = 4\s+\|\s+8\s+\|\s+10\s+\|\s+12\s+\|\s+20\s+\|\s+20", md)
+    tex = out["tex"].read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex and tex.count(r"\\") >= 10
+
+
+def test_ablation_chooses_the_setting_closest_to_the_paper(tmp_path):
+    paper = paper_values()["table1"]
+    near = fake_runs(tmp_path, "near", acc=lambda d, n, a, s: paper[d][n][a] / 100 - 0.01)
+    far = fake_runs(tmp_path, "far", acc=lambda d, n, a, s: 0.5)
+    df = collect_runs(near + far)
+    dist = distance_to_paper(add_paper_table1(df))
+    assert dist.iloc[0]["setting"] == "near"
+    assert dist.iloc[0]["mean_abs_dev_points"] == pytest.approx(1.0, abs=1e-6)
+    chosen = tmp_path / "chosen.yaml"
+    write_ablation(df, tmp_path / "abl.md", chosen, ["T", "scheme", "input_placement"])
+    assert "common:\n  T: 0.8\n  scheme: joint\n  input_placement: code" in chosen.read_text()
+
+
+def test_tuning_picks_best_validation_never_test(tmp_path):
+    rows = []
+    for T, lr, val, test in ((0.8, 0.05, 0.7, 0.99), (2.0, 0.05, 0.9, 0.5)):
+        for depth in (4, 8):
+            rows.append({"dataset": "swiss_roll", "arch": "H1", "depth": depth, "cfg_T": T,
+                         "cfg_lr": lr, "val_acc": val, "epoch10_val_acc": val - 0.3,
+                         "test_acc": test})
+    chosen = tmp_path / "tuned.yaml"
+    write_tuning(pd.DataFrame(rows), tmp_path / "tuning.md", chosen, {"scheme": "joint"}, [10, 50])
+    text = chosen.read_text()
+    assert "T: 2.0" in text and "epochs: 50" in text and "scheme: joint" in text
