@@ -73,12 +73,15 @@ class Block(nn.Module):
             self.register_parameter(name, p)
 
     # -- to implement -------------------------------------------------------------------------
+    # Weight tensors are layer-first: (layers, *members, *shape), where ``members`` is empty for
+    # one network and (E,) for E stacked networks (biases then carry a singleton dim so that they
+    # broadcast over the batch). The same code therefore runs one network or E of them at once.
     def param_shapes(self) -> dict[str, tuple[tuple[int, ...], bool]]:
         raise NotImplementedError
 
-    def _effective(self) -> dict[str, torch.Tensor]:
-        """Effective weights of all layers, each stacked on dim 0 (depth or 1 sets)."""
-        return {name: p for name, p in self.named_parameters()}
+    def _effective(self, raw: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        """Effective weights (REFERENCE.md's notation) of all layers from raw parameters."""
+        return dict(self.named_parameters()) if raw is None else raw
 
     def _prepare(self, eff: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Tensors ``_step`` uses, computed for all layers at once (fewer ops per layer)."""
@@ -99,25 +102,28 @@ class Block(nn.Module):
             raise ValueError(f"y0 with shape {shape} is not allowed: dim 1 must hold the "
                              f"nf={self.nf} features, shape (batch, {self.nf}, ...)")
 
-    def _run(self, y0: torch.Tensor, keep: bool) -> list[torch.Tensor]:
-        self._check_input(y0)
-        prepared = self._prepare(self._effective())
+    def run_channels_last(self, y: torch.Tensor, raw: dict[str, torch.Tensor] | None = None,
+                          keep: bool = False) -> list[torch.Tensor]:
+        """The layer loop on a channels-last state (..., nf); with ``raw`` stacked weights of E
+        networks, y is (E, batch, nf). Returns [y_N], or [y_0, ..., y_N] when ``keep``."""
+        prepared = self._prepare(self._effective(raw))
         # One unbind per tensor instead of an index op per layer and tensor.
         per_layer = [dict(zip(prepared, ts)) for ts in zip(*(t.unbind(0) for t in prepared.values()))]
-        y = y0.movedim(1, -1)
-        states = [y0] if keep else []
+        states = [y] if keep else []
         for j in range(self.depth):
             y = self._step(y, per_layer[0 if self.time_invariant else j])
             if keep:
-                states.append(y.movedim(-1, 1))
-        return states if keep else [y.movedim(-1, 1)]
+                states.append(y)
+        return states if keep else [y]
 
     def forward(self, y0: torch.Tensor) -> torch.Tensor:
-        return self._run(y0, keep=False)[0]
+        self._check_input(y0)
+        return self.run_channels_last(y0.movedim(1, -1))[0].movedim(-1, 1)
 
     def trajectory(self, y0: torch.Tensor) -> torch.Tensor:
         """All states y_0 ... y_N stacked: shape (depth + 1, *y0.shape)."""
-        return torch.stack(self._run(y0, keep=True))
+        self._check_input(y0)
+        return torch.stack(self.run_channels_last(y0.movedim(1, -1), keep=True)).movedim(-1, 2)
 
     def weights(self, j: int) -> dict[str, torch.Tensor]:
         """Layer j's effective weights in REFERENCE.md's notation."""
@@ -129,19 +135,23 @@ class Block(nn.Module):
         n_sets = 1 if self.time_invariant else self.depth
         return sum(p.numel() for p in self.parameters()) // n_sets
 
-    def regularizer(self) -> torch.Tensor:
+    def regularizer(self, raw: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
         """Eq. 13: (h/2) Σ_{j=1}^{N-1} Σ_weights ‖W_j − W_{j−1}‖² over the effective weights.
 
         Differences of MS2's full skew K are used (what ‖K_j − K_{j−1}‖_F means in the paper), and
-        J, which is fixed, contributes nothing. Zero for a time-invariant block.
+        J, which is fixed, contributes nothing. Zero for a time-invariant block. With stacked
+        ``raw`` weights of E networks, one value per network, shape (E,).
         """
-        eff = self._effective()
-        total = next(self.parameters()).new_zeros(())
+        eff = self._effective(raw)
+        ref = next(iter(eff.values()))
+        members = () if raw is None else ref.shape[1:2]
+        total = ref.new_zeros(members)
         if self.time_invariant or self.depth < 2:
             return total
         for name, t in eff.items():
             if name != "J":
-                total = total + (t[1:] - t[:-1]).pow(2).sum()
+                d = (t[1:] - t[:-1]).pow(2)
+                total = total + (d.sum() if raw is None else d.transpose(0, 1).flatten(1).sum(1))
         return 0.5 * self.h * total
 
     def extra_repr(self) -> str:
@@ -162,7 +172,7 @@ class MS1(Block):
         m = self.nf // 2
         y, z = x[..., :m], x[..., m:]
         z = z - self.h * torch.tanh(y @ w["K0"] + w["b1"])      # K₀ᵀ y  ==  y @ K₀
-        y = y + self.h * torch.tanh(z @ w["K0"].T + w["b2"])    # K₀ z⁺  ==  z⁺ @ K₀ᵀ
+        y = y + self.h * torch.tanh(z @ w["K0"].mT + w["b2"])   # K₀ z⁺  ==  z⁺ @ K₀ᵀ
         return torch.cat([y, z], -1)
 
 
@@ -185,12 +195,13 @@ class MS2(Block):
         # K = Σ_p k_p (E_p − E_pᵀ): skew by construction, and free of in-place writes (vmap-safe).
         self.register_buffer("skew_basis", basis, persistent=False)
 
-    def _effective(self):
-        K = torch.einsum("lp,pij->lij", self.k_upper, self.skew_basis.to(self.k_upper.dtype))
-        return {"K": K, "b": self.b}
+    def _effective(self, raw=None):
+        raw = dict(self.named_parameters()) if raw is None else raw
+        k = raw["k_upper"]
+        return {"K": torch.einsum("...p,pij->...ij", k, self.skew_basis.to(k.dtype)), "b": raw["b"]}
 
     def _step(self, y, w):
-        return y + self.h * torch.tanh(y @ w["K"].T + w["b"])
+        return y + self.h * torch.tanh(y @ w["K"].mT + w["b"])
 
 
 class MS3(Block):
@@ -206,8 +217,8 @@ class MS3(Block):
     def _step(self, x, w):
         m = self.nf // 2
         y, z = x[..., :m], x[..., m:]
-        y = y + self.h * torch.tanh(z @ w["K1"].T + w["b1"]) @ w["K1"]
-        z = z - self.h * torch.tanh(y @ w["K2"].T + w["b2"]) @ w["K2"]
+        y = y + self.h * torch.tanh(z @ w["K1"].mT + w["b1"]) @ w["K1"]
+        z = z - self.h * torch.tanh(y @ w["K2"].mT + w["b2"]) @ w["K2"]
         return torch.cat([y, z], -1)
 
 
@@ -218,13 +229,14 @@ class HamiltonianEuler(Block):
         n = self.nf
         return {"K": ((n, n), False), "b": ((n,), True)}
 
-    def _effective(self):
-        J = j_matrix(self.arch, self.nf, dtype=self.K.dtype, device=self.K.device)
-        return {"K": self.K, "b": self.b, "J": J.expand(self.K.shape[0], -1, -1)}
+    def _effective(self, raw=None):
+        raw = dict(self.named_parameters()) if raw is None else raw
+        K = raw["K"]
+        J = j_matrix(self.arch, self.nf, dtype=K.dtype, device=K.device)
+        return {"K": K, "b": raw["b"], "J": J.expand(K.shape)}
 
     def _prepare(self, eff):
-        return {"Kt": eff["K"].transpose(1, 2), "b": eff["b"],
-                "hKJt": self.h * eff["K"] @ eff["J"].transpose(1, 2)}
+        return {"Kt": eff["K"].mT, "b": eff["b"], "hKJt": self.h * eff["K"] @ eff["J"].mT}
 
     def _step(self, y, w):
         # Row form of y + h J Kᵀ σ(K y + b): y + σ(y Kᵀ + b) (h K Jᵀ).
@@ -236,8 +248,8 @@ class HamiltonianEuler(Block):
         the time-invariant block (Lemmas 3 and 4: spectrum on the imaginary axis, diagonalisable).
         """
         w = self.weights(j)
-        d = 1 - torch.tanh(y @ w["K"].T + w["b"]).pow(2)
-        return (w["K"].T * d.unsqueeze(-2)) @ w["K"] @ w["J"].T
+        d = 1 - torch.tanh(y @ w["K"].mT + w["b"]).pow(2)
+        return (w["K"].mT * d.unsqueeze(-2)) @ w["K"] @ w["J"].mT
 
 
 class H1(HamiltonianEuler):
@@ -258,7 +270,7 @@ class FC(Block):
         return {"K": ((n, n), False), "b": ((n,), True)}
 
     def _step(self, y, w):
-        return torch.tanh(y @ w["K"].T + w["b"])
+        return torch.tanh(y @ w["K"].mT + w["b"])
 
 
 _CLASSES = {cls.arch: cls for cls in (MS1, MS2, MS3, H1, H2, FC)}

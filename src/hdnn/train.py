@@ -1,8 +1,8 @@
 """Training of one (dataset, arch, depth) cell of Table 1 for several seeds at once.
 
-The seeds of a cell are trained together with stacked weights (``torch.func``): the stacked
-tensors hold independent networks, Adam is elementwise and the losses are summed, so each seed
-follows exactly the trajectory it would follow alone, at a fraction of the Python overhead.
+The seeds of a cell are trained together with stacked weights (batched matrix products): the
+stacked tensors hold independent networks, Adam is elementwise and the losses are summed, so each
+seed follows the trajectory it would follow alone, at a fraction of the Python overhead.
 Each seed has its own generator for its initial weights, minibatch order and output layers.
 
 Two schemes (config ``scheme``):
@@ -15,7 +15,6 @@ The loss is eq. 12: mean binary cross-entropy on logits + α_c (‖W‖² + µ²
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from pathlib import Path
@@ -23,7 +22,6 @@ from dataclasses import asdict, dataclass, field
 
 import torch
 from torch import nn
-from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
 from hdnn.blocks import make_block
@@ -63,39 +61,32 @@ class TrainConfig:
                 raise ValueError(f"{name}={v!r} is not allowed: an integer >= 1")
 
 
-class _BlockWithRegularizer(nn.Module):
-    """Lets functional_call return the block's output and its regulariser in one call."""
-
-    def __init__(self, block):
-        super().__init__()
-        self.block = block
-
-    def forward(self, x):
-        return self.block(x), self.block.regularizer()
-
-
 class Ensemble:
-    """E independent copies of one block architecture, weights stacked on a leading dim."""
+    """E independent networks of one architecture, their weights stacked as (layers, E, ...)."""
 
     def __init__(self, arch: str, nf: int, depth: int, h: float, time_invariant: bool,
                  seeds: list[int]):
         members = []
         for s in seeds:
             torch.manual_seed(s)  # make_block draws its weights from the global generator
-            members.append(_BlockWithRegularizer(make_block(arch, nf, depth, h, time_invariant)))
-        self.params, self.buffers = stack_module_state(members)
-        self.template = copy.deepcopy(members[0]).to("meta")
-        self.forward = vmap(self._one)
-
-    def _one(self, params, buffers, x):
-        return functional_call(self.template, (params, buffers), (x,))
+            members.append(make_block(arch, nf, depth, h, time_invariant))
+        self.block = members[0]
+        self.bias_names = [n for n, (_, is_bias) in self.block.param_shapes().items() if is_bias]
+        self.params = {}
+        for name, _ in self.block.named_parameters():
+            t = torch.stack([getattr(m, name).detach() for m in members], 1)
+            # Biases get a singleton dim so that they broadcast over the minibatch.
+            self.params[name] = (t.unsqueeze(-2) if name in self.bias_names else t).requires_grad_()
 
     def __call__(self, x):
         """x: (E, batch, nf) → features (E, batch, nf), regulariser (E,)."""
-        return self.forward(self.params, self.buffers, x)
+        return (self.block.run_channels_last(x, self.params)[0],
+                self.block.regularizer(self.params))
 
     def member_state(self, e: int) -> dict[str, torch.Tensor]:
-        return {k.removeprefix("block."): v[e].detach().clone() for k, v in self.params.items()}
+        """Member e's weights as a state dict of a plain block."""
+        return {k: (v[:, e].squeeze(-2) if k in self.bias_names else v[:, e]).detach().clone()
+                for k, v in self.params.items()}
 
 
 def _logits(feats, W, mu):
@@ -245,7 +236,7 @@ def _eval_sets(ens, W, mu, data, cfg):
 
 
 def _params_per_layer(ens):
-    return ens.template.block.params_per_layer()
+    return ens.block.params_per_layer()
 
 
 def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset: str, arch: str,
