@@ -1,12 +1,15 @@
+import json
 import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from hdnn.provenance import write_json
 from hdnn.reporting import (add_paper_table1, collect_runs, distance_to_paper, paper_values,
                             params_row, write_ablation, write_table1, write_tuning)
+from hdnn.reporting import BEST_EPOCH, collect_table2_runs, write_table2, write_tuning_table2
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "paper" / "REFERENCE.md"
 
@@ -95,3 +98,77 @@ def test_tuning_picks_best_validation_never_test(tmp_path):
     write_tuning(pd.DataFrame(rows), tmp_path / "tuning.md", chosen, {"scheme": "joint"}, [10, 50])
     text = chosen.read_text()
     assert "T: 2.0" in text and "epochs: 50" in text and "scheme: joint" in text
+
+
+# --- Table 2 (MNIST) --------------------------------------------------------------------------
+
+
+def fake_mnist_runs(tmp_path, setting="paper", seeds=3, study="table2", curve=None):
+    """Run records as hdnn.mnist_train.run_mnist writes them; ``curve(arch, depth, seed, epoch)``
+    gives one epoch's metrics."""
+    curve = curve or (lambda a, d, s, e: {"train_acc": 0.99 - 0.01 * s, "test_acc": 0.98 - 0.01 * e})
+    paths = []
+    for arch in ("MS1", "H2"):
+        for depth in (0, 2, 4, 8, 16):
+            for s in range(seeds):
+                evals = {str(e): curve(arch, depth, s, e) for e in (1, 2, 3)}
+                p = tmp_path / study / setting / arch / f"depth{depth}" / f"seed{s}" / "metrics.json"
+                write_json(p, {"study": study, "setting": setting, "dataset": "mnist", "arch": arch,
+                               "depth": depth, "seed_index": s, "seed": s, "diverged": False,
+                               **evals["3"], "evals": evals,
+                               "config": {"h": 0.4 if arch == "MS1" else 0.05, "lr": 0.04,
+                                          "lr_gamma": 0.8, "epochs": 3, "weight_decay": 1e-3,
+                                          "alpha": 1e-3, "subset": None, "test_subset": None,
+                                          "n_val": 10000}})
+                paths.append(p)
+    return paths
+
+
+def test_table2_has_every_cell_with_paper_beside(tmp_path):
+    paths = fake_mnist_runs(tmp_path) + fake_mnist_runs(tmp_path, "tuned")
+    out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
+    write_table2(collect_table2_runs(paths), out["csv"], out["md"], out["tex"])
+    paper = paper_values()["table2"]
+
+    csv = pd.read_csv(out["csv"])
+    assert len(csv) == 2 * 2 * 5 * 3  # protocols × archs × depths × seeds: one row per run
+    for r in csv.itertuples():
+        assert r.paper_train_acc == pytest.approx(paper[r.arch][r.depth]["train"] / 100)
+        assert r.paper_test_acc == pytest.approx(paper[r.arch][r.depth]["test"] / 100)
+    # The result is the final epoch; the best epoch (chosen on test) only a labelled extra.
+    assert csv["test_acc"].tolist() == pytest.approx([0.95] * len(csv))
+    assert csv[BEST_EPOCH].tolist() == pytest.approx([0.97] * len(csv))
+
+    md = out["md"].read_text()
+    assert "## Protocol `paper`" in md and "## Protocol `tuned`" in md
+    for section in md.split("## Protocol")[1:]:
+        rows = {int(l.split("|")[1]): [c.strip() for c in l.strip().strip("|").split("|")[1:]]
+                for l in section.splitlines() if re.match(r"\|\s+\d+\s+\|", l)}
+        assert sorted(rows) == [0, 2, 4, 8, 16]
+        assert re.search(r"layers\s*\|\s*MS1 train\s*\|\s*MS1 test\s*\|\s*H2 train\s*\|\s*H2 test", section)
+        for depth, cells in rows.items():
+            want = [paper[a][depth][s] for a in ("MS1", "H2") for s in ("train", "test")]
+            assert [float(c.split("(")[1].rstrip(")")) for c in cells] == want
+            assert cells[0].startswith("98.000 ± 1.000 (") and cells[1].startswith("95.00 ± 0.00 (")
+    tex = out["tex"].read_text()
+    assert tex.count(r"\toprule") == 2 and tex.count(r"\bottomrule") == 2
+    assert "99.815" in tex and r"$\pm$" in tex
+
+
+def test_tuning_table2_chooses_on_validation_never_test(tmp_path):
+    def curve(lr):  # lr 0.01 peaks at epoch 2 on validation; lr 0.04 is best on "test" only
+        return lambda a, d, s, e: {"val_acc": {0.01: [0.8, 0.9, 0.85], 0.04: [0.7, 0.7, 0.7]}[lr][e - 1],
+                                   "test_acc": 0.99 if lr == 0.04 else 0.5}
+
+    paths = []
+    for lr in (0.01, 0.04):
+        paths += fake_mnist_runs(tmp_path, f"lr{lr}", seeds=1, study="table2_tuning", curve=curve(lr))
+    for p in paths:  # the settings a tuning run records
+        rec = json.loads(p.read_text())
+        rec["config"]["lr"] = float(rec["setting"][2:])
+        write_json(p, rec)
+    chosen = tmp_path / "tuned.yaml"
+    write_tuning_table2(collect_runs(paths), tmp_path / "tuning.md", chosen)
+    per_arch = yaml.safe_load(chosen.read_text())["per_cell"]
+    assert per_arch == {a: {"lr": 0.01, "lr_gamma": 0.8, "epochs": 2} for a in ("MS1", "H2")}
+    assert "never the test set" in (tmp_path / "tuning.md").read_text()

@@ -179,3 +179,136 @@ def _write_chosen(path: str, content: dict) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text("# Written by the workflow; see `source`.\n"
                           + yaml.safe_dump(content, sort_keys=False))
+
+
+# --- Table 2 (MNIST) --------------------------------------------------------------------------
+
+TABLE2_SPLITS = ("train", "test")
+TABLE2_DECIMALS = {"train": 3, "test": 2}  # the paper's precision
+BEST_EPOCH = "best_epoch_test_acc_selected_on_test"
+
+
+def _epoch_columns(df: pd.DataFrame, metric: str) -> dict[int, str]:
+    """Per-epoch columns of collect_runs (``epoch3_val_acc``), keyed by epoch."""
+    prefix, suffix = "epoch", f"_{metric}"
+    return {int(c[len(prefix):-len(suffix)]): c for c in df.columns
+            if c.startswith(prefix) and c.endswith(suffix) and c[len(prefix):-len(suffix)].isdigit()}
+
+
+def collect_table2_runs(paths, paper: dict | None = None) -> pd.DataFrame:
+    """One row per MNIST run: final-epoch accuracies in [0, 1], the paper's beside (NaN where the
+    paper has no cell), and the best epoch's test accuracy as a labelled extra, never the result."""
+    df = collect_runs(paths)
+    t2 = (paper or paper_values())["table2"]
+    for split in TABLE2_SPLITS:
+        df[f"paper_{split}_acc"] = [t2.get(a, {}).get(int(d), {}).get(split, float("nan")) / 100
+                                    for a, d in zip(df["arch"], df["depth"])]
+    df[BEST_EPOCH] = df[list(_epoch_columns(df, "test_acc").values())].max(axis=1)
+    return df.drop(columns=[c for c in df.columns if c.startswith("epoch")])
+
+
+def _table2_stats(df: pd.DataFrame) -> pd.DataFrame:
+    aggs = {"n": ("test_acc", "size"), "diverged": ("diverged", "sum")}
+    for split in TABLE2_SPLITS:
+        aggs.update({f"{split}_mean": (f"{split}_acc", "mean"), f"{split}_sd": (f"{split}_acc", "std"),
+                     f"{split}_paper": (f"paper_{split}_acc", "first")})
+    return df.groupby(["setting", "depth", "arch"], sort=False).agg(**aggs).reset_index()
+
+
+def _fmt_table2_cell(r, split: str) -> str:
+    dec = TABLE2_DECIMALS[split]
+    sd = 0.0 if pd.isna(r[f"{split}_sd"]) else r[f"{split}_sd"]
+    paper = r[f"{split}_paper"]
+    ref = "—" if pd.isna(paper) else f"{100 * paper:g}"
+    div = f" [{int(r['diverged'])} diverged]" if r["diverged"] else ""
+    return f"{100 * r[f'{split}_mean']:.{dec}f} ± {100 * sd:.{dec}f} ({ref}){div}"
+
+
+def table2_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per protocol, the paper's layout: rows depth, columns (arch, split)."""
+    stats = _table2_stats(df)
+    archs = list(dict.fromkeys(df["arch"]))
+    columns = [f"{a} {s}" for a in archs for s in TABLE2_SPLITS]
+    out = {}
+    for setting, s in stats.groupby("setting", sort=False):
+        cells = {(r["depth"], f"{r['arch']} {split}"): _fmt_table2_cell(r, split)
+                 for _, r in s.iterrows() for split in TABLE2_SPLITS}
+        depths = sorted(s["depth"].unique())
+        wide = pd.DataFrame([[cells.get((d, c), "") for c in columns] for d in depths],
+                            index=pd.Index(depths, name="layers"), columns=columns)
+        out[setting] = wide
+    return out
+
+
+def _table2_settings_line(runs: pd.DataFrame) -> str:
+    """What a protocol trained with, per architecture, from the runs' own records."""
+    parts = []
+    for arch, r in runs.groupby("arch", sort=False).first().iterrows():
+        parts.append(f"{arch}: h {r['cfg_h']:g}, weight decay {r['cfg_weight_decay']:g}, "
+                     f"α {r['cfg_alpha']:g}, lr {r['cfg_lr']:g} × {r['cfg_lr_gamma']:g} per epoch, "
+                     f"epochs {int(r['cfg_epochs'])}")
+    first = runs.iloc[0]
+    subset = "all 60 000" if pd.isna(first["cfg_subset"]) else f"a subset of {int(first['cfg_subset'])}"
+    test = "all 10 000" if pd.isna(first["cfg_test_subset"]) else f"{int(first['cfg_test_subset'])}"
+    return "; ".join(parts) + f". Trained on {subset} training images, tested on {test} test images."
+
+
+def write_table2(df: pd.DataFrame, csv: str, md: str, tex: str) -> None:
+    """table2.csv (one row per run), table2.md and table2.tex (one table per protocol)."""
+    df.drop(columns=["path"]).to_csv(csv, index=False)
+    frames = table2_frames(df)
+    lines = ["# Table 2: MNIST train / test accuracy (%)", "",
+             "Each cell: ours mean ± sd over seeds (paper's single run), at the final epoch. The "
+             "authors' code reported the epoch of best test accuracy, a selection on the test set; "
+             f"that number is only in table2.csv, as `{BEST_EPOCH}`.", ""]
+    tex_parts = []
+    for setting, wide in frames.items():
+        runs = df[df["setting"] == setting]
+        dev = {s: ((runs.groupby(["arch", "depth"])[f"{s}_acc"].mean()
+                    - runs.groupby(["arch", "depth"])[f"paper_{s}_acc"].first()).abs() * 100).mean()
+               for s in TABLE2_SPLITS}
+        lines += [f"## Protocol `{setting}`", "", _table2_settings_line(runs),
+                  f"Seeds per cell: {int(runs.groupby(['arch', 'depth']).size().min())}. "
+                  f"Mean |ours − paper| over cells: train {dev['train']:.2f} points, "
+                  f"test {dev['test']:.2f} points.", "",
+                  wide.reset_index().to_markdown(index=False), ""]
+        tex_parts.append(_table2_latex(wide, setting))
+    Path(md).write_text("\n".join(lines))
+    Path(tex).write_text("\n\n".join(tex_parts) + "\n")
+
+
+def _table2_latex(wide: pd.DataFrame, setting: str) -> str:
+    esc = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("—", "--")
+    body = [" & ".join([str(d)] + [esc(v) for v in row]) + r" \\" for d, row in wide.iterrows()]
+    return "\n".join([
+        r"\begin{table}[t]", r"\centering",
+        rf"\caption{{Table 2 replication, protocol {esc(setting)}: MNIST accuracy (\%), ours mean "
+        r"$\pm$ sd at the final epoch (paper).}",
+        r"\begin{tabular}{r" + "l" * len(wide.columns) + "}", r"\toprule",
+        " & ".join(["layers"] + list(wide.columns)) + r" \\", r"\midrule", *body,
+        r"\bottomrule", r"\end{tabular}", r"\end{table}"])
+
+
+def write_tuning_table2(df: pd.DataFrame, md: str, chosen_path: str) -> None:
+    """Per architecture: the (lr, lr_gamma, epochs) of best mean validation accuracy over the
+    tuning depths and seeds; epochs read off each run's per-epoch validation curve (the schedule
+    does not depend on the number of epochs, so stopping at epoch e is a run of e epochs)."""
+    long = pd.concat([df[["arch", "depth", "cfg_lr", "cfg_lr_gamma", col]]
+                      .rename(columns={col: "val_acc"}).assign(epochs=ep)
+                      for ep, col in sorted(_epoch_columns(df, "val_acc").items())])
+    search = (long.groupby(["arch", "cfg_lr", "cfg_lr_gamma", "epochs"])["val_acc"].mean()
+              .reset_index().rename(columns={"cfg_lr": "lr", "cfg_lr_gamma": "lr_gamma",
+                                             "val_acc": "mean_val_acc"}))
+    # groupby sorts its keys, so ties go to the smaller lr, smaller gamma, fewer epochs.
+    best = search.loc[search.groupby("arch")["mean_val_acc"].idxmax()]
+    per_arch = {r["arch"]: {"lr": float(r["lr"]), "lr_gamma": float(r["lr_gamma"]),
+                            "epochs": int(r["epochs"])} for _, r in best.iterrows()}
+    depths = ", ".join(str(d) for d in sorted(df["depth"].unique()))
+    Path(md).write_text("\n".join([
+        "# Table 2 tuning search (validation accuracy, never the test set)", "",
+        f"Mean validation accuracy over depths {depths} and seeds for every (lr, lr_gamma, epochs); "
+        f"the validation split is {int(df['cfg_n_val'].iloc[0])} training images (the last of a "
+        "permutation fixed by base_seed), the rest trains.", "", "## Chosen", "",
+        best.to_markdown(index=False, floatfmt=".4f"), "", "## Whole search", "",
+        search.to_markdown(index=False, floatfmt=".4f"), ""]))
+    _write_chosen(chosen_path, {"per_cell": per_arch, "source": f"tuning search: {md}"})

@@ -1,0 +1,69 @@
+"""Training speed of Table 2's deepest network (16-layer H2 on MNIST-sized input), per thread count.
+
+Times ``hdnn.mnist_train.train_epoch`` (the code the runs use: preloaded tensors, no DataLoader)
+on ``--batches`` minibatches of 100 random 28×28 images and extrapolates to one epoch of 60 000
+images; then one evaluation pass (what every epoch adds, over the training and test sets). The
+best of ``--repeats`` rounds is kept, so that other processes on the machine disturb it less.
+
+Run:  PYTHONPATH=src python benchmarks/bench_mnist.py [--batches 30] [--threads 1 2] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from hdnn.mnist_train import MnistConfig, MnistNet, evaluate, make_optimizer, train_epoch
+
+EPOCH_IMAGES = 60_000
+EVAL_IMAGES = 70_000  # the training and test sets, evaluated after every epoch
+
+
+def best_time(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--arch", default="H2")
+    ap.add_argument("--depth", type=int, default=16)
+    ap.add_argument("--h", type=float, default=0.05)
+    ap.add_argument("--batches", type=int, default=30)
+    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+
+    cfg = MnistConfig(h=args.h, weight_decay=2e-4)
+    n = args.batches * cfg.batch_size
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+    print(f"{args.arch}, {args.depth} layers, batch {cfg.batch_size}, {args.batches} minibatches "
+          f"timed (best of {args.repeats}), extrapolated to {EPOCH_IMAGES} images; torch "
+          f"{torch.__version__}, CPU")
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        net = MnistNet(args.arch, args.depth, args.h, cfg.nf)
+        opt, _ = make_optimizer(net, cfg)
+        order = torch.Generator().manual_seed(1)
+        train_epoch(net, opt, x[:2 * cfg.batch_size], y[:2 * cfg.batch_size], order,
+                    cfg.batch_size, cfg.alpha)  # warm-up: first-call allocations
+        train_s = best_time(lambda: train_epoch(net, opt, x, y, order, cfg.batch_size, cfg.alpha),
+                            args.repeats)
+        eval_s = best_time(lambda: evaluate(net, x, y), args.repeats)
+        train_rate, eval_rate = n / train_s, n / eval_s
+        epoch_s = EPOCH_IMAGES / train_rate
+        print(f"threads {threads}: training {train_rate:7.0f} images/s -> {epoch_s:6.1f} s per "
+              f"epoch; evaluation {eval_rate:7.0f} images/s -> +{EVAL_IMAGES / eval_rate:5.1f} s "
+              f"per epoch; total {epoch_s + EVAL_IMAGES / eval_rate:6.1f} s per epoch")
+
+
+if __name__ == "__main__":
+    main()

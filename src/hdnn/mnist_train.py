@@ -1,0 +1,396 @@
+"""Table 2: MNIST with a Hamiltonian block between a convolution and the output layer.
+
+Network (REFERENCE.md): a 3×3 convolution (padding 1, 1 → nf = 8 channels, no activation), then
+``make_block(arch, nf, depth, h)`` acting on the nf channels at every pixel, then one linear layer on
+all nf·28·28 values → 10 logits, softmax cross-entropy. Depth 0 is the convolution followed by the
+output layer.
+
+Training: Adam on minibatches of preloaded tensors (no DataLoader), learning rate × ``lr_gamma``
+after every epoch, loss = mean cross-entropy + α R (eq. 13, once per step). After every epoch the
+model is evaluated on the whole training set and on the test set (or, for tuning, on a validation
+split carved out of the training set, the test set not loaded), as the authors' code did, and a
+checkpoint (model, optimiser, scheduler, RNG states, curve) is written into the run folder; an
+interrupted run resumes from it and ends with the same numbers as an uninterrupted one.
+
+The result is the *final* epoch's accuracy. The authors' code reported the best test accuracy over
+epochs, a selection on the test set: we record it only as ``best_epoch_test_acc_selected_on_test``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from hdnn.blocks import ARCHS, Block, make_block
+from hdnn.mnist import IMAGE_SIDE, load_mnist_tensors
+from hdnn.provenance import derive_seed, git_commit, versions, write_json
+from hdnn.settings import _grid_settings, load_chosen
+
+log = logging.getLogger(__name__)
+
+N_CLASSES = 10
+EVAL_BATCH = 200  # small enough that a layer's activations stay in cache (faster than 1000 on CPU)
+PROTOCOLS = ("paper", "tuned")
+CHECKPOINT = "checkpoint.pt"
+# Changing these files changes what a run computes, so a checkpoint written by other code is ignored.
+_CODE_FILES = [Path(__file__), Path(__file__).with_name("blocks.py")]
+
+
+@dataclass
+class MnistConfig:
+    h: float                        # step of the block (MS1 0.4, H2 0.05 in the paper)
+    weight_decay: float             # Adam weight decay of the convolution and output layer
+    alpha: float = 1e-3             # weight of the block's regulariser R (eq. 13)
+    nf: int = 8
+    lr: float = 0.04
+    lr_gamma: float = 0.8           # learning rate × lr_gamma after every epoch
+    epochs: int = 10
+    batch_size: int = 100
+    subset: int | None = None       # training images used (the first ones); None = all
+    test_subset: int | None = None  # test images used (the first ones); None = all
+    validation: bool = False        # tuning: hold out n_val training images, never load the test set
+    n_val: int = 10000
+
+    def __post_init__(self):
+        for name in ("h", "lr", "lr_gamma"):
+            v = getattr(self, name)
+            _require(name, v, _is_number(v) and v > 0, "a finite number > 0")
+        for name in ("weight_decay", "alpha"):
+            v = getattr(self, name)
+            _require(name, v, _is_number(v) and v >= 0, "a finite number >= 0")
+        for name in ("nf", "epochs", "batch_size", "n_val"):
+            v = getattr(self, name)
+            _require(name, v, _is_int(v) and v >= 1, "an integer >= 1")
+        for name in ("subset", "test_subset"):
+            v = getattr(self, name)
+            _require(name, v, v is None or (_is_int(v) and v >= 1), "null (all) or an integer >= 1")
+        _require("validation", self.validation, isinstance(self.validation, bool), "true or false")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _require(name: str, value, ok: bool, allowed: str) -> None:
+    if not ok:
+        raise ValueError(f"{name}={value!r} is not allowed: {allowed}")
+
+
+# --- the network ------------------------------------------------------------------------------
+
+
+class MnistNet(nn.Module):
+    """Convolution → block of ``depth`` layers (none for depth 0) → linear layer to 10 logits."""
+
+    def __init__(self, arch: str, depth: int, h: float, nf: int = 8):
+        super().__init__()
+        _require("arch", arch, arch in ARCHS, f"one of {', '.join(ARCHS)}")
+        _require("depth", depth, _is_int(depth) and depth >= 0, "an integer >= 0 (0: no block)")
+        self.arch, self.depth = arch, depth
+        self.conv = nn.Conv2d(1, nf, kernel_size=3, padding=1)
+        self.block: Block | None = make_block(arch, nf, depth, h) if depth > 0 else None
+        self.fc = nn.Linear(nf * IMAGE_SIDE * IMAGE_SIDE, N_CLASSES)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if self.block is not None:
+            # The block works channels-last; this layout makes its view contiguous (no copy per layer).
+            y = self.block(y.contiguous(memory_format=torch.channels_last))
+        return self.fc(y.flatten(1))
+
+    def regularizer(self) -> torch.Tensor:
+        return self.block.regularizer() if self.block is not None else self.fc.weight.new_zeros(())
+
+
+def objective(net: MnistNet, x: torch.Tensor, y: torch.Tensor, alpha: float):
+    """Minibatch loss (eq. 12 without the weight decay, which Adam applies) and the logits.
+
+    α R is added once per step; the authors' code added it N − 1 times (a defect, REFERENCE.md).
+    """
+    logits = net(x)
+    return F.cross_entropy(logits, y) + alpha * net.regularizer(), logits
+
+
+def make_optimizer(net: MnistNet, cfg: MnistConfig):
+    """Adam with weight decay on the convolution and output layer only, and its schedule.
+
+    Our reading: the paper's α_c R_N is a squared L2 penalty on the output layer; Adam's
+    weight_decay=wd adds wd·θ to the gradient, i.e. (wd/2)‖θ‖² in the loss. We apply it to the
+    convolution too but not to the block, which eq. 12 regularises with α R alone (the authors' code
+    decayed every parameter, the block's included).
+    """
+    decayed = [*net.conv.parameters(), *net.fc.parameters()]
+    groups = [{"params": decayed, "weight_decay": cfg.weight_decay}]
+    if net.block is not None:
+        groups.append({"params": list(net.block.parameters()), "weight_decay": 0.0})
+    opt = torch.optim.Adam(groups, lr=cfg.lr)
+    return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_gamma)
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def split_data(x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor | None,
+               y_test: torch.Tensor | None, cfg: MnistConfig, base_seed: int) -> dict[str, torch.Tensor]:
+    """The tensors a run trains and evaluates on.
+
+    Validation (tuning): the last ``n_val`` images of a permutation fixed by ``base_seed`` are held
+    out and no test set is returned. ``subset``/``test_subset`` then keep the first images.
+    """
+    if cfg.validation:
+        _require("n_val", cfg.n_val, cfg.n_val < len(y_train),
+                 f"fewer than the {len(y_train)} training images")
+        gen = torch.Generator().manual_seed(derive_seed(base_seed, "mnist", "validation"))
+        perm = torch.randperm(len(y_train), generator=gen)
+        fit, held = perm[:-cfg.n_val], perm[-cfg.n_val:]
+        data = {"x_train": x_train[fit], "y_train": y_train[fit],
+                "x_val": x_train[held], "y_val": y_train[held]}
+    else:
+        if x_test is None or y_test is None:
+            raise ValueError("a run without validation needs the test set")
+        _require("test_subset", cfg.test_subset, cfg.test_subset is None or cfg.test_subset <= len(y_test),
+                 f"at most the {len(y_test)} test images")
+        data = {"x_train": x_train, "y_train": y_train,
+                "x_test": x_test[:cfg.test_subset], "y_test": y_test[:cfg.test_subset]}
+    _require("subset", cfg.subset, cfg.subset is None or cfg.subset <= len(data["y_train"]),
+             f"at most the {len(data['y_train'])} training images available")
+    data["x_train"], data["y_train"] = data["x_train"][:cfg.subset], data["y_train"][:cfg.subset]
+    _require("batch_size", cfg.batch_size, cfg.batch_size <= len(data["y_train"]),
+             f"at most the {len(data['y_train'])} training images")
+    return data
+
+
+def load_data(root: str | os.PathLike, cfg: MnistConfig, base_seed: int) -> dict[str, torch.Tensor]:
+    """Verified MNIST under ``root`` (MnistDataError, saying what to do, if it is not there)."""
+    x_train, y_train = load_mnist_tensors(root, train=True)
+    test = (None, None) if cfg.validation else load_mnist_tensors(root, train=False)
+    return split_data(x_train, y_train, *test, cfg, base_seed)
+
+
+# --- training ---------------------------------------------------------------------------------
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train_epoch(net: MnistNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
+                order: torch.Generator, batch_size: int, alpha: float, bar=None) -> float:
+    """One pass over shuffled minibatches (the remainder is dropped); mean objective."""
+    net.train()
+    perm = torch.randperm(len(y), generator=order).to(x.device)
+    n_batches = len(y) // batch_size
+    total = x.new_zeros(())
+    for k in range(n_batches):
+        idx = perm[k * batch_size:(k + 1) * batch_size]
+        loss, _ = objective(net, x[idx], y[idx], alpha)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        total += loss.detach()
+        if bar is not None:
+            bar.update(batch_size)
+    return float(total) / n_batches
+
+
+@torch.no_grad()
+def evaluate(net: MnistNet, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy over a whole split."""
+    net.eval()
+    loss, correct = 0.0, 0
+    for k in range(0, len(y), EVAL_BATCH):
+        logits = net(x[k:k + EVAL_BATCH])
+        yb = y[k:k + EVAL_BATCH]
+        loss += float(F.cross_entropy(logits, yb, reduction="sum"))
+        correct += int((logits.argmax(1) == yb).sum())
+    return loss / len(y), correct / len(y)
+
+
+def _code_digest() -> str:
+    return hashlib.sha256(b"".join(p.read_bytes() for p in _CODE_FILES)).hexdigest()
+
+
+def save_checkpoint(path: Path, state: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)  # atomic: a kill while saving leaves the previous checkpoint intact
+
+
+def _load_checkpoint(path: Path, fingerprint: dict) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a damaged file fails in many ways; it only costs a restart
+        log.warning("ignoring unreadable checkpoint %s (%s); starting afresh", path, err)
+        return None
+    if state.get("fingerprint") != fingerprint:
+        log.warning("ignoring checkpoint %s: written for other settings or code; starting afresh", path)
+        return None
+    return state
+
+
+def train_mnist(data: dict[str, torch.Tensor], arch: str, depth: int, seed: int, cfg: MnistConfig,
+                run_dir: str | os.PathLike | None = None, device: torch.device | None = None,
+                progress: bool = True, desc: str = "") -> dict:
+    """Train one network; returns ``net``, the per-epoch ``evals`` and timing.
+
+    With ``run_dir`` a checkpoint is written there after every epoch and a matching one is resumed.
+    """
+    device = device or default_device()
+    if device.type == "cuda":  # the same seed must give the same numbers on a GPU too
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    torch.manual_seed(seed)  # initial weights
+    net = MnistNet(arch, depth, cfg.h, cfg.nf).to(device)
+    opt, sched = make_optimizer(net, cfg)
+    order = torch.Generator().manual_seed(seed + 1)  # minibatch order, independent of the weights
+    data = {k: v.to(device) for k, v in data.items()}
+    eval_split = "val" if cfg.validation else "test"
+
+    ckpt_path = Path(run_dir) / CHECKPOINT if run_dir is not None else None
+    # Resume only what this very run would have written: same settings, data, code and device type.
+    fingerprint = {"arch": arch, "depth": depth, "seed": seed, "config": asdict(cfg),
+                   "n_train": len(data["y_train"]), "code": _code_digest(), "device": device.type}
+    evals: dict[str, dict] = {}
+    wall, start_epoch = 0.0, 0
+    state = _load_checkpoint(ckpt_path, fingerprint) if ckpt_path else None
+    if state is not None:
+        net.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"]["torch"])
+        order.set_state(state["rng"]["order"])
+        if device.type == "cuda" and "cuda" in state["rng"]:
+            torch.cuda.set_rng_state(state["rng"]["cuda"], device)
+        evals, wall, start_epoch = state["evals"], state["wall_time_s"], state["epoch"]
+        log.info("resuming %s from epoch %d", ckpt_path, start_epoch)
+
+    n_train = len(data["y_train"])
+    for epoch in range(start_epoch + 1, cfg.epochs + 1):
+        t0 = time.perf_counter()
+        lr = opt.param_groups[0]["lr"]
+        with tqdm(total=n_train // cfg.batch_size * cfg.batch_size, unit="img", unit_scale=True,
+                  desc=f"{desc or f'{arch} depth {depth}'} epoch {epoch}/{cfg.epochs}",
+                  disable=not progress, leave=False, mininterval=1.0) as bar:
+            obj = train_epoch(net, opt, data["x_train"], data["y_train"], order, cfg.batch_size,
+                              cfg.alpha, bar)
+        sched.step()
+        ev = {"objective": obj, "lr": lr}
+        for split in ("train", eval_split):
+            ev[f"{split}_loss"], ev[f"{split}_acc"] = evaluate(net, data[f"x_{split}"], data[f"y_{split}"])
+        ev["epoch_time_s"] = time.perf_counter() - t0
+        evals[str(epoch)] = ev
+        wall += ev["epoch_time_s"]
+        if progress:
+            tqdm.write(f"{desc or arch} epoch {epoch}: objective {obj:.4f}, train acc "
+                       f"{ev['train_acc']:.4f}, {eval_split} acc {ev[f'{eval_split}_acc']:.4f}")
+        if ckpt_path is not None:
+            rng = {"torch": torch.get_rng_state(), "order": order.get_state()}
+            if device.type == "cuda":
+                rng["cuda"] = torch.cuda.get_rng_state(device)
+            save_checkpoint(ckpt_path, {
+                "fingerprint": fingerprint, "epoch": epoch, "model": net.state_dict(),
+                "optimizer": opt.state_dict(), "scheduler": sched.state_dict(), "rng": rng,
+                "evals": evals, "wall_time_s": wall})
+    return {"net": net, "evals": evals, "wall_time_s": wall, "resumed_from_epoch": start_epoch,
+            "device": str(device), "n_train": n_train}
+
+
+def summarize(evals: dict[str, dict], validation: bool) -> dict:
+    """The run's result: the final epoch. Best-epoch test accuracy only as a labelled extra."""
+    last = evals[str(max(map(int, evals)))]
+    out = {k: v for k, v in last.items() if k.endswith(("_acc", "_loss"))}
+    out["diverged"] = not all(math.isfinite(e["objective"]) for e in evals.values())
+    if not validation:
+        best = max(evals, key=lambda ep: (evals[ep]["test_acc"], -int(ep)))
+        out["best_epoch_test_acc_selected_on_test"] = evals[best]["test_acc"]
+        out["best_epoch_selected_on_test"] = int(best)
+    return out
+
+
+def run_mnist(root: str | os.PathLike, out_path: str | os.PathLike, study: str, setting: str,
+              arch: str, depth: int, seed_index: int, settings: dict, base_seed: int,
+              threads: int = 1, progress: bool = True) -> dict:
+    """Train one run and write its folder: metrics.json (last: it marks a finished run), model.pt.
+
+    ``study`` is ``table2`` or ``table2_tuning``; ``setting`` the protocol or the tuning grid point.
+    """
+    torch.set_num_threads(threads)
+    cfg = MnistConfig(**settings)
+    data = load_data(root, cfg, base_seed)  # verifies the IDX files first
+    seed = derive_seed(base_seed, "mnist", arch, depth, seed_index)
+    folder = Path(out_path).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    res = train_mnist(data, arch, depth, seed, cfg, run_dir=folder, progress=progress,
+                      desc=f"{study}/{setting} {arch} depth {depth} seed {seed_index}")
+    net = res["net"]
+    record = {
+        "study": study, "setting": setting, "dataset": "mnist", "arch": arch, "depth": depth,
+        "seed_index": seed_index, "seed": seed, "base_seed": base_seed, "config": asdict(cfg),
+        **summarize(res["evals"], cfg.validation),
+        "evals": res["evals"],  # the per-epoch curve, keyed by epoch
+        "params_per_layer": net.block.params_per_layer() if net.block is not None else 0,
+        "n_params": sum(p.numel() for p in net.parameters()),
+        "n_train": res["n_train"], "n_eval": len(data["y_val" if cfg.validation else "y_test"]),
+        "wall_time_s": res["wall_time_s"], "resumed_from_epoch": res["resumed_from_epoch"],
+        "device": res["device"], "threads": threads, "git_commit": git_commit(), "versions": versions(),
+    }
+    torch.save({"arch": arch, "depth": depth, "config": asdict(cfg), "state_dict": net.state_dict()},
+               folder / "model.pt")
+    write_json(out_path, record)
+    (folder / CHECKPOINT).unlink(missing_ok=True)  # finished: a rerun starts afresh
+    return record
+
+
+# --- settings from the workflow config --------------------------------------------------------
+
+
+def table2_protocols(config: dict) -> list[str]:
+    """``paper``, plus ``tuned`` once the tuning stage has written its chosen-settings file."""
+    return ["paper"] + (["tuned"] if Path(config["table2"]["tuned"]).is_file() else [])
+
+
+def table2_settings(config: dict, protocol: str, arch: str) -> dict:
+    """MnistConfig keyword arguments of a Table 2 run."""
+    t2 = config["table2"]
+    per_arch = t2["per_arch"]
+    _require("arch", arch, arch in per_arch,
+             f"one with settings in table2.per_arch ({', '.join(per_arch)})")
+    paper = {**t2["base"], **per_arch[arch], "subset": t2.get("subset"),
+             "test_subset": t2.get("test_subset")}
+    if protocol == "paper":
+        return paper
+    if protocol == "tuned":
+        chosen = load_chosen(t2["tuned"]).get("per_cell", {})
+        _require("arch", arch, arch in chosen, f"one tuned in {t2['tuned']} ({', '.join(chosen)})")
+        return {**paper, **chosen[arch]}
+    raise ValueError(f"protocol={protocol!r} is not allowed: one of {', '.join(PROTOCOLS)}")
+
+
+def tuning_grid(config: dict) -> dict[str, dict]:
+    """Tuning setting name → the grid values it overrides, e.g. ``lr0.01_lr_gamma0.9``."""
+    return _grid_settings(config["table2"]["tuning"]["grid"])
+
+
+def tuning_settings(config: dict, setting: str, arch: str) -> dict:
+    """A tuning run: the paper protocol with a grid point, on the validation split, no test set."""
+    tu = config["table2"]["tuning"]
+    grid = tuning_grid(config)
+    _require("setting", setting, setting in grid, f"one of {', '.join(grid)}")
+    return {**table2_settings(config, "paper", arch), **grid[setting], "epochs": tu["epochs"],
+            "validation": True, "n_val": tu["n_val"], "test_subset": None}

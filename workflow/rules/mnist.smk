@@ -1,0 +1,95 @@
+# Table 2 (MNIST). One job per run, a run's folder:
+#   {results_dir}/runs/table2/{protocol}/{arch}/depth{depth}/seed{i}/          (paper, tuned)
+#   {results_dir}/runs/table2_tuning/{setting}/{arch}/depth{depth}/seed{i}/    (stage tuning_table2)
+import re
+
+from hdnn import mnist_train as M
+from hdnn.mnist import IDX_FILES
+
+T2 = config["table2"]
+MNIST_ROOT = R + "/data"
+MNIST_RAW = [f"{MNIST_ROOT}/MNIST/raw/{name}" for name in IDX_FILES]
+MNIST_CODE = [SRC + f for f in ("blocks.py", "mnist.py", "mnist_train.py", "provenance.py", "settings.py")]
+TABLE2_OUTPUTS = [f"{R}/tables/table2.{ext}" for ext in ("md", "csv", "tex")]
+
+
+def mnist_runs(study, settings, depths, n_seeds):
+    return [f"{R}/runs/{study}/{s}/{arch}/depth{d}/seed{i}/metrics.json"
+            for s in settings for arch in T2["archs"] for d in depths for i in range(n_seeds)]
+
+
+rule mnist_data:
+    """The four IDX files, verified by hash; the hash table is the only input because the bytes,
+    not the code that fetched them, are what training depends on."""
+    input:
+        hashes="config/mnist_hashes.json",
+    output:
+        MNIST_RAW,
+    params:
+        root=MNIST_ROOT,
+        source_dir=config["mnist"]["source_dir"],
+        allow_download=config["mnist"]["allow_download"],
+    script:
+        "../scripts/mnist_data.py"
+
+
+for _study in ("table2", "table2_tuning"):
+
+    rule:
+        name:
+            f"train_{_study}"
+        input:
+            data=MNIST_RAW,
+            code=MNIST_CODE,
+        output:
+            metrics=f"{R}/runs/{_study}/{{setting}}/{{arch}}/depth{{depth}}/seed{{i}}/metrics.json",
+            model=f"{R}/runs/{_study}/{{setting}}/{{arch}}/depth{{depth}}/seed{{i}}/model.pt",
+        wildcard_constraints:
+            setting="|".join(M.PROTOCOLS if _study == "table2" else map(re.escape, M.tuning_grid(config))),
+            arch="|".join(T2["archs"]),
+            depth=r"\d+",
+            i=r"\d+",
+        params:
+            study=_study,
+            root=MNIST_ROOT,
+            # Resolved here, so a changed setting (e.g. a new chosen file) reruns the run.
+            settings=lambda w, study=_study: (
+                M.table2_settings(config, w.setting, w.arch) if study == "table2"
+                else M.tuning_settings(config, w.setting, w.arch)),
+        threads: config["threads_per_job"]
+        resources:
+            torch_jobs=1,
+        script:
+            "../scripts/mnist_run.py"
+
+
+# The tuned protocol joins Table 2 only once config/chosen/tuned_table2.yaml (table2.tuned) exists,
+# so `snakemake --cores all` works before the tuning stage has ever run.
+rule table2:
+    input:
+        runs=mnist_runs("table2", M.table2_protocols(config), T2["depths"], T2["n_seeds"]),
+        code=REPORT_CODE + ["config/paper_values.yaml"],
+    output:
+        csv=R + "/tables/table2.csv",
+        md=R + "/tables/table2.md",
+        tex=R + "/tables/table2.tex",
+    script:
+        "../scripts/mnist_table2.py"
+
+
+rule table2_tuning_table:
+    input:
+        runs=mnist_runs("table2_tuning", M.tuning_grid(config), T2["tuning"]["depths"],
+                        T2["tuning"]["n_seeds"]),
+        code=REPORT_CODE,
+    output:
+        md=R + "/tables/table2_tuning.md",
+        chosen=T2["tuned"],
+    script:
+        "../scripts/mnist_tuning_table.py"
+
+
+rule tuning_table2:
+    """Stage: choose the tuned protocol's lr, lr_gamma and epochs on the validation split."""
+    input:
+        rules.table2_tuning_table.output,
