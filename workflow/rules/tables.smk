@@ -6,6 +6,8 @@ rule table1:
         csv=R + "/tables/table1.csv",
         md=R + "/tables/table1.md",
         tex=R + "/tables/table1.tex",
+    params:
+        missing={p: config["table1"]["protocols"][p] for p in missing_protocols()},
     script:
         "../scripts/table1.py"
 
@@ -44,3 +46,24 @@ rule ablation:
 rule tuning:
     input:
         rules.tuning_table.output,
+
+
+
+def optional(path):
+    """Stage outputs (ablation, searches) join the report when they exist, without forcing the
+    expensive stage to run."""
+    return [path] if Path(path).exists() else []
+
+
+rule report_table1:
+    """paper/: Table 1, its ablation and search, and Figure 1, in one committed report."""
+    input:
+        tables=[R + "/tables/table1.md"]
+        + optional(R + "/tables/table1_ablation.md")
+        + optional(R + "/tables/table1_tuning.md"),
+        figures=[R + "/figures/figure1.png"],
+        code=REPORT_CODE,
+    output:
+        config["report_dir"] + "/table1_report.md",
+    script:
+        "../scripts/report.py"

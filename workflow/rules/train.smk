@@ -7,10 +7,20 @@ def run_paths(study, setting, dataset, arch, depth):
             for i in range(S.n_seeds(config, study))]
 
 
+def chosen_protocols():
+    """Table 1's protocols whose chosen-settings file exists; the others wait for their stage."""
+    return [p for p, path in config["table1"]["protocols"].items() if Path(path).exists()]
+
+
+def missing_protocols():
+    return [p for p in config["table1"]["protocols"] if p not in chosen_protocols()]
+
+
 def cells(study):
     """Every metrics.json of a study: its settings × Table 1's grid."""
     t1 = config["table1"]
-    return [p for setting in S.setting_names(config, study)
+    settings = chosen_protocols() if study == "table1" else S.setting_names(config, study)
+    return [p for setting in settings
             for dataset, depths in t1["depths"].items() for depth in depths
             for arch in t1["archs"] for p in run_paths(study, setting, dataset, arch, depth)]
 

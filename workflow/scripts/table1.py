@@ -1,4 +1,5 @@
 from hdnn.reporting import collect_runs, write_table1
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-write_table1(collect_runs(sm.input.runs), sm.output.csv, sm.output.md, sm.output.tex)
+write_table1(collect_runs(sm.input.runs), sm.output.csv, sm.output.md, sm.output.tex,
+             missing=sm.params.missing)
