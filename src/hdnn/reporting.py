@@ -121,17 +121,26 @@ def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str,
     Path(tex).write_text("\n\n".join(tex_parts) + "\n")
 
 
+def _tex(s) -> str:
+    return (str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("†", r"$^\dagger$")
+            .replace("²", "$^2$").replace("—", "--"))
+
+
+def _booktabs(caption: str, header: list[str], rows: list[list], align: str) -> str:
+    """A booktabs LaTeX table; cells are escaped, the caption is LaTeX already."""
+    return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
+                      rf"\begin{{tabular}}{{{align}}}", r"\toprule",
+                      " & ".join(_tex(h) for h in header) + r" \\", r"\midrule",
+                      *(" & ".join(_tex(c) for c in row) + r" \\" for row in rows),
+                      r"\bottomrule", r"\end{tabular}", r"\end{table}"])
+
+
 def _latex(wide: pd.DataFrame, setting: str) -> str:
     cols = list(wide.columns)
-    esc = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("†", r"$^\dagger$").replace("²", "$^2$")
-    body = [" & ".join([esc(d), esc(n)] + [esc(wide.loc[(d, n), c]) for c in cols]) + r" \\"
-            for d, n in wide.index]
-    return "\n".join([
-        r"\begin{table}[t]", r"\centering",
-        rf"\caption{{Table 1 replication, protocol {esc(setting)}: test accuracy (\%), ours mean $\pm$ sd (paper).}}",
-        r"\begin{tabular}{ll" + "l" * len(cols) + "}", r"\toprule",
-        " & ".join(["data set", "layers"] + cols) + r" \\", r"\midrule", *body,
-        r"\bottomrule", r"\end{tabular}", r"\end{table}"])
+    return _booktabs(
+        rf"Table 1 replication, protocol {_tex(setting)}: test accuracy (\%), ours mean $\pm$ sd (paper).",
+        ["data set", "layers"] + cols, [[d, n] + [wide.loc[(d, n), c] for c in cols] for d, n in wide.index],
+        "ll" + "l" * len(cols))
 
 
 def write_ablation(df: pd.DataFrame, md: str, chosen_path: str, grid_keys) -> None:
@@ -284,15 +293,11 @@ def write_table2(df: pd.DataFrame, csv: str, md: str, tex: str) -> None:
 
 
 def _table2_latex(wide: pd.DataFrame, setting: str) -> str:
-    esc = lambda s: str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("—", "--")
-    body = [" & ".join([str(d)] + [esc(v) for v in row]) + r" \\" for d, row in wide.iterrows()]
-    return "\n".join([
-        r"\begin{table}[t]", r"\centering",
-        rf"\caption{{Table 2 replication, protocol {esc(setting)}: MNIST accuracy (\%), ours mean "
-        r"$\pm$ sd at the final epoch (paper).}",
-        r"\begin{tabular}{r" + "l" * len(wide.columns) + "}", r"\toprule",
-        " & ".join(["layers"] + list(wide.columns)) + r" \\", r"\midrule", *body,
-        r"\bottomrule", r"\end{tabular}", r"\end{table}"])
+    return _booktabs(
+        rf"Table 2 replication, protocol {_tex(setting)}: MNIST accuracy (\%), ours mean $\pm$ sd "
+        r"at the final epoch (paper).",
+        ["layers"] + list(wide.columns), [[d, *row] for d, row in wide.iterrows()],
+        "r" + "l" * len(wide.columns))
 
 
 def write_tuning_table2(df: pd.DataFrame, md: str, chosen_path: str) -> None:
