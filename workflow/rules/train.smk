@@ -17,11 +17,13 @@ def missing_protocols():
 
 
 def cells(study):
-    """Every metrics.json of a study: its settings × Table 1's grid."""
+    """Every metrics.json of a study: its settings × Table 1's grid (the search may use fewer
+    depths: tuning.depths)."""
     t1 = config["table1"]
     settings = chosen_protocols() if study == "table1" else S.setting_names(config, study)
+    grid = config["tuning"].get("depths", t1["depths"]) if study == "tuning" else t1["depths"]
     return [p for setting in settings
-            for dataset, depths in t1["depths"].items() for depth in depths
+            for dataset, depths in grid.items() for depth in depths
             for arch in t1["archs"] for p in run_paths(study, setting, dataset, arch, depth)]
 
 
