@@ -144,7 +144,7 @@ def _shuffled_batches(gens, n, batch_size, epochs=1):
             yield perm[:, k * batch_size:(k + 1) * batch_size]
 
 
-def _evaluate(ens, W, mu, x, y, alpha_c):
+def _evaluate(ens, W, mu, x, y):
     with torch.no_grad():
         feats, _ = ens(x.expand(W.shape[0], -1, -1))
         labels = y.float().expand(W.shape[0], -1)
@@ -216,7 +216,7 @@ def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list
     for e, seed in enumerate(seeds):
         m = {k: float(v[e]) for k, v in final.items()}
         m.update(seed=seed, diverged=bool(diverged[e] or not math.isfinite(m["train_loss"])),
-                 loss_curve=[c[e] for c in curve], h=h, params_per_layer=_params_per_layer(ens),
+                 loss_curve=[c[e] for c in curve], h=h, params_per_layer=ens.block.params_per_layer(),
                  wall_time_s=wall / E, wall_time_cell_s=wall, ensemble_size=E,
                  evals={str(ep): {k: float(v[e]) for k, v in ev.items()} for ep, ev in evals})
         results.append({"metrics": m, "state": {"block": ens.member_state(e),
@@ -230,13 +230,9 @@ def _eval_sets(ens, W, mu, data, cfg):
         if f"x_{split}" not in data:
             continue
         x = pad_inputs(data[f"x_{split}"], cfg.nf, cfg.input_placement)
-        acc, loss = _evaluate(ens, W, mu, x, data[f"y_{split}"], cfg.alpha_c)
+        acc, loss = _evaluate(ens, W, mu, x, data[f"y_{split}"])
         out[f"{split}_acc"], out[f"{split}_loss"] = acc, loss
     return out
-
-
-def _params_per_layer(ens):
-    return ens.block.params_per_layer()
 
 
 def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset: str, arch: str,
