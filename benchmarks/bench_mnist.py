@@ -6,6 +6,7 @@ images; then one evaluation pass (what every epoch adds, over the training and t
 best of ``--repeats`` rounds is kept, so that other processes on the machine disturb it less.
 
 Run:  PYTHONPATH=src python benchmarks/bench_mnist.py [--batches 30] [--threads 1 2] [--repeats 3]
+      [--device cuda]
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ EPOCH_IMAGES = 60_000
 EVAL_IMAGES = 70_000  # the training and test sets, evaluated after every epoch
 
 
-def best_time(fn, repeats: int) -> float:
+def best_time(fn, repeats: int, device: torch.device) -> float:
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # kernels run asynchronously
         times.append(time.perf_counter() - t0)
     return min(times)
 
@@ -38,26 +41,29 @@ def main() -> None:
     ap.add_argument("--batches", type=int, default=30)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda")
     args = ap.parse_args()
+    device = torch.device(args.device)
 
     cfg = MnistConfig(h=args.h, weight_decay=2e-4)
     n = args.batches * cfg.batch_size
     g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(n, 1, 28, 28, generator=g), torch.randint(0, 10, (n,), generator=g)
+    x = torch.randn(n, 1, 28, 28, generator=g).to(device)
+    y = torch.randint(0, 10, (n,), generator=g).to(device)
     print(f"{args.arch}, {args.depth} layers, batch {cfg.batch_size}, {args.batches} minibatches "
           f"timed (best of {args.repeats}), extrapolated to {EPOCH_IMAGES} images; torch "
-          f"{torch.__version__}, CPU")
+          f"{torch.__version__}, {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}")
     for threads in args.threads:
         torch.set_num_threads(threads)
         torch.manual_seed(0)
-        net = MnistNet(args.arch, args.depth, args.h, cfg.nf)
+        net = MnistNet(args.arch, args.depth, args.h, cfg.nf).to(device)
         opt, _ = make_optimizer(net, cfg)
         order = torch.Generator().manual_seed(1)
         train_epoch(net, opt, x[:2 * cfg.batch_size], y[:2 * cfg.batch_size], order,
                     cfg.batch_size, cfg.alpha)  # warm-up: first-call allocations
         train_s = best_time(lambda: train_epoch(net, opt, x, y, order, cfg.batch_size, cfg.alpha),
-                            args.repeats)
-        eval_s = best_time(lambda: evaluate(net, x, y), args.repeats)
+                            args.repeats, device)
+        eval_s = best_time(lambda: evaluate(net, x, y), args.repeats, device)
         train_rate, eval_rate = n / train_s, n / eval_s
         epoch_s = EPOCH_IMAGES / train_rate
         print(f"threads {threads}: training {train_rate:7.0f} images/s -> {epoch_s:6.1f} s per "

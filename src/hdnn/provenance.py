@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "snakemake")
+NORMS_FILE = "norms.csv.gz"     # a tracked run's gradient norms (hdnn.train), beside its metrics.json
 
 
 def derive_seed(base_seed: int, *keys) -> int:
@@ -32,7 +34,13 @@ def versions() -> dict[str, str]:
 
 
 def git_commit(cwd: str | Path | None = None) -> str:
-    """HEAD's commit, with '+dirty' when the tracked source differs from it; 'unknown' outside git."""
+    """HEAD's commit, with '+dirty' when the tracked source differs from it; 'unknown' outside git.
+
+    ``HDNN_GIT_COMMIT`` in the environment wins: set it when running an exported copy of a commit
+    (``git archive``) on a machine where the checkout, if any, is not the code that runs.
+    """
+    if os.environ.get("HDNN_GIT_COMMIT"):
+        return os.environ["HDNN_GIT_COMMIT"]
     cwd = cwd or Path(__file__).resolve().parent
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True,
