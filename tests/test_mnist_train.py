@@ -378,6 +378,8 @@ def test_smoke_dag_runs_every_mnist_rule(smoke_repo):
     md = (out / "tables" / "table2.md").read_text()
     assert "## Protocol `paper`" in md and "## Protocol `tuned`" in md
     assert "(92.47)" in md and "(99.815)" in md  # paper values beside ours
+    report = (out / "paper" / "table2_report.md").read_text()
+    assert "## Table 2: MNIST" in report and "## Table 2 tuning search" in report
     for metrics in (out / "runs").rglob("metrics.json"):
         assert not (metrics.parent / "checkpoint.pt").exists()
         assert (metrics.parent / "model.pt").exists()

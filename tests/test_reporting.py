@@ -115,6 +115,7 @@ def fake_mnist_runs(tmp_path, setting="paper", seeds=3, study="table2", curve=No
                 p = tmp_path / study / setting / arch / f"depth{depth}" / f"seed{s}" / "metrics.json"
                 write_json(p, {"study": study, "setting": setting, "dataset": "mnist", "arch": arch,
                                "depth": depth, "seed_index": s, "seed": s, "diverged": False,
+                               "device": "cpu", "wall_time_s": 30.0,
                                **evals["3"], "evals": evals,
                                "config": {"h": 0.4 if arch == "MS1" else 0.05, "lr": 0.04,
                                           "lr_gamma": 0.8, "epochs": 3, "weight_decay": 1e-3,
@@ -148,11 +149,29 @@ def test_table2_has_every_cell_with_paper_beside(tmp_path):
         assert re.search(r"layers\s*\|\s*MS1 train\s*\|\s*MS1 test\s*\|\s*H2 train\s*\|\s*H2 test", section)
         for depth, cells in rows.items():
             want = [paper[a][depth][s] for a in ("MS1", "H2") for s in ("train", "test")]
-            assert [float(c.split("(")[1].rstrip(")")) for c in cells] == want
+            assert [float(c.split("(")[1].split(")")[0]) for c in cells] == want
             assert cells[0].startswith("98.000 ± 1.000 (") and cells[1].startswith("95.00 ± 0.00 (")
+        assert "runs: 30 on cpu; training time 15 min" in section
     tex = out["tex"].read_text()
     assert tex.count(r"\toprule") == 2 and tex.count(r"\bottomrule") == 2
     assert "99.815" in tex and r"$\pm$" in tex
+
+
+def test_table2_marks_cells_beyond_0_3_points(tmp_path):
+    paper = paper_values()["table2"]
+
+    def curve(arch, depth, seed, epoch):  # MS1 at 4 layers: 0.2 points off; the rest: 0.5 points
+        off = 0.002 if (arch, depth) == ("MS1", 4) else -0.005
+        return {s + "_acc": paper[arch][depth][s] / 100 + off for s in ("train", "test")}
+
+    out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
+    write_table2(collect_table2_runs(fake_mnist_runs(tmp_path, curve=curve)), out["csv"], out["md"],
+                 out["tex"])
+    md = out["md"].read_text()
+    rows = {int(l.split("|")[1]): l for l in md.splitlines() if re.match(r"\|\s+\d+\s+\|", l)}
+    assert rows[4].split("|")[2].count("†") == 0 and rows[4].split("|")[3].count("†") == 0
+    assert rows[4].split("|")[4].count("†") == 1 and rows[16].count("†") == 4
+    assert "(9/10 cells beyond 0.3), test" in md and "(9/10 beyond)" in md
 
 
 def test_tuning_table2_chooses_on_validation_never_test(tmp_path):

@@ -10,7 +10,8 @@ T2 = config["table2"]
 MNIST_ROOT = R + "/data"
 MNIST_RAW = [f"{MNIST_ROOT}/MNIST/raw/{name}" for name in IDX_FILES]
 MNIST_CODE = [SRC + f for f in ("blocks.py", "mnist.py", "mnist_train.py", "provenance.py", "settings.py")]
-TABLE2_OUTPUTS = [f"{R}/tables/table2.{ext}" for ext in ("md", "csv", "tex")]
+TABLE2_OUTPUTS = [f"{R}/tables/table2.{ext}" for ext in ("md", "csv", "tex")] + [
+    config["report_dir"] + "/table2_report.md"]
 
 
 def mnist_runs(study, settings, depths, n_seeds):
@@ -93,3 +94,15 @@ rule tuning_table2:
     """Stage: choose the tuned protocol's lr, lr_gamma and epochs on the validation split."""
     input:
         rules.table2_tuning_table.output,
+
+
+rule report_table2:
+    """paper/: Table 2 and, once the tuning stage has run, its search, in one committed report."""
+    input:
+        tables=[R + "/tables/table2.md"] + optional(R + "/tables/table2_tuning.md"),
+        figures=[],
+        code=REPORT_CODE,
+    output:
+        config["report_dir"] + "/table2_report.md",
+    script:
+        "../scripts/report.py"
