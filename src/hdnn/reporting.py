@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from hdnn.blocks import make_block
+from hdnn.blocks import ARCHS, make_block
 from hdnn.provenance import read_json
 
 PAPER_VALUES = Path(__file__).resolve().parents[2] / "config" / "paper_values.yaml"
@@ -18,6 +18,12 @@ MARK_POINTS = 2.0  # deviations beyond this many points are marked in table1.md
 RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
             "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",
             "wall_time_s", "params_per_layer", "device")
+
+
+def _paper_order(archs) -> list[str]:
+    """Architectures in the paper's column order (MS1, MS2, MS3, H1, H2), whatever the run order."""
+    present = set(archs)
+    return [a for a in ARCHS if a in present]
 
 
 def paper_values(path: str | Path = PAPER_VALUES) -> dict:
@@ -70,7 +76,7 @@ def table1_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     stats = _cell_stats(df)
     stats["paper"] = stats["paper"] * 100
     stats["cell"] = stats.apply(_fmt_cell, axis=1)
-    archs = list(dict.fromkeys(df["arch"]))
+    archs = _paper_order(df["arch"])
     out = {}
     for setting, s in stats.groupby("setting", sort=False):
         wide = s.pivot(index=["dataset", "depth"], columns="arch", values="cell")
@@ -245,7 +251,7 @@ def _fmt_table2_cell(r, split: str) -> str:
 def table2_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per protocol, the paper's layout: rows depth, columns (arch, split)."""
     stats = _table2_stats(df)
-    archs = list(dict.fromkeys(df["arch"]))
+    archs = _paper_order(df["arch"])
     columns = [f"{a} {s}" for a in archs for s in TABLE2_SPLITS]
     out = {}
     for setting, s in stats.groupby("setting", sort=False):
@@ -261,7 +267,9 @@ def table2_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def _table2_settings_line(runs: pd.DataFrame) -> str:
     """What a protocol trained with, per architecture, from the runs' own records."""
     parts = []
-    for arch, r in runs.groupby("arch", sort=False).first().iterrows():
+    per_arch = runs.groupby("arch").first()
+    for arch in _paper_order(per_arch.index):
+        r = per_arch.loc[arch]
         parts.append(f"{arch}: h {r['cfg_h']:g}, weight decay {r['cfg_weight_decay']:g}, "
                      f"α {r['cfg_alpha']:g}, lr {r['cfg_lr']:g} × {r['cfg_lr_gamma']:g} per epoch, "
                      f"epochs {int(r['cfg_epochs'])}")
