@@ -12,9 +12,10 @@
 # Reads what the workflow wrote (`results/tables/table1.csv`, one row per run) and shows
 # test accuracy against depth per architecture, ours (mean and every seed) beside the paper's.
 # Open as a notebook with `jupytext --to notebook notebooks/table1.py`, or run it as a script.
-# Nothing here trains: run `snakemake --cores all` first.
+# Nothing here trains: run `snakemake --cores all` first (`HDNN_RESULTS` points elsewhere).
 
 # %%
+import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -22,7 +23,8 @@ import pandas as pd
 import seaborn as sns
 
 ROOT = Path.cwd() if (Path.cwd() / "results").exists() else Path.cwd().parent
-runs = pd.read_csv(ROOT / "results" / "tables" / "table1.csv")
+RESULTS = Path(os.environ.get("HDNN_RESULTS", ROOT / "results"))
+runs = pd.read_csv(RESULTS / "tables" / "table1.csv")
 runs.groupby(["setting", "dataset", "arch"]).test_acc.describe().round(3)
 
 # %%
