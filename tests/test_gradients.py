@@ -12,8 +12,10 @@ import torch
 from torch import nn
 
 from hdnn.blocks import ARCHS, make_block
+from hdnn.data import make_dataset, pad_inputs
 from hdnn.gradients import (KINDS, forward_with_trajectory, gradient_norms, layer_jacobians,
-                            norm_records, spectral_norm)
+                            norm_records, spectral_norm, tracked_records)
+from hdnn.train import TrainConfig, train_cell
 
 
 def ref_layer(arch, w, x, h):
@@ -280,3 +282,69 @@ def test_invalid_inputs_are_rejected():
     for call in bad_calls:
         with pytest.raises(ValueError, match="not allowed|exactly one"):
             call()
+
+
+def test_tracked_records_give_each_kind_its_layers():
+    blk = small_block("MS3", False, depth=6)
+    traj = blk.trajectory(torch.randn(7, 4, dtype=torch.float64))
+    plan = {"mean_jacobian": None, "per_sample_median": [1, 5], "per_sample_max": [1, 5]}
+    frame = pd.DataFrame(tracked_records(blk, traj, 3, plan))
+    assert (frame["iteration"] == 3).all()
+    for kind, layers in plan.items():
+        expected = gradient_norms(blk, trajectory=traj, layers=layers, kinds=[kind])
+        got = frame[frame["kind"] == kind]
+        assert got["layer"].tolist() == expected["layer"].tolist()
+        np.testing.assert_array_equal(got["value"].to_numpy(), expected[kind].numpy())
+    assert len(frame) == 7 + 2 + 2
+    for bad in ({}, {"median": None}, {"mean_jacobian": [7]}, [("mean_jacobian", None)]):
+        with pytest.raises(ValueError, match="not allowed"):
+            tracked_records(blk, traj, 0, bad)
+
+
+TRACK = {"mean_jacobian": None, "per_sample_median": [1, 3], "per_sample_max": [1, 3]}
+
+
+@pytest.mark.parametrize("scheme", ["alternating", "joint"])
+def test_tracking_does_not_change_training(scheme):
+    moons = make_dataset("double_moons", n_points=400)
+    cfg = TrainConfig(scheme=scheme, epochs=2, refit_epochs=2, batch_size=50)
+    plain = train_cell(moons, "H1", 4, [3, 4], cfg, progress=False)
+    tracked = train_cell(moons, "H1", 4, [3, 4], cfg, progress=False, track=TRACK)
+    for a, b in zip(plain, tracked):
+        for key in ("train_acc", "test_acc", "train_loss", "test_loss", "loss_curve"):
+            assert a["metrics"][key] == b["metrics"][key]
+        for name, weights in a["state"]["block"].items():
+            assert torch.equal(weights, b["state"]["block"][name])
+        assert "norms" not in a and "iteration_loss" not in a["metrics"]
+        # 200 training points / 50 = 4 iterations per epoch; their losses average to the curve.
+        losses = b["metrics"]["iteration_loss"]
+        assert len(losses) == 8
+        assert np.mean(losses[4:]) == pytest.approx(b["metrics"]["loss_curve"][1], rel=1e-6)
+        frame = pd.DataFrame(b["norms"])
+        assert sorted(frame["iteration"].unique()) == list(range(8))
+        assert len(frame) == 8 * (5 + 2 + 2)
+
+
+@pytest.mark.parametrize("arch,time_invariant", [("H1", True), ("MS1", False), ("FC", False)])
+def test_tracking_in_training_equals_the_standalone_norms(arch, time_invariant):
+    """With the whole training set as one minibatch, iteration k sees the weights after k
+    updates, which a k-epoch run returns: the norms it tracked at iteration k must be those
+    gradient_norms computes from those weights on the training inputs (every seed of the
+    ensemble: here the second one)."""
+    moons = make_dataset("double_moons", n_points=200)
+    base = dict(scheme="joint", batch_size=100, input_placement="paper",
+                time_invariant=time_invariant)
+    depth, seeds, k = 4, [11, 12], 2
+    tracked = train_cell(moons, arch, depth, seeds, TrainConfig(epochs=3, **base),
+                         progress=False, track=TRACK)[1]
+    after_k = train_cell(moons, arch, depth, seeds, TrainConfig(epochs=k, **base),
+                         progress=False)[1]
+    blk = make_block(arch, 4, depth, 0.8 / depth, time_invariant)
+    blk.load_state_dict(after_k["state"]["block"], strict=False)
+    y0 = pad_inputs(moons["x_train"], 4, "paper")
+    frame = pd.DataFrame(tracked["norms"])
+    for kind, layers in TRACK.items():
+        expected = gradient_norms(blk, y0, layers=layers, kinds=[kind])
+        got = frame[(frame["iteration"] == k) & (frame["kind"] == kind)]
+        assert got["layer"].tolist() == expected["layer"].tolist()
+        np.testing.assert_allclose(got["value"].to_numpy(), expected[kind].numpy(), rtol=1e-5)

@@ -1,6 +1,7 @@
 """The Snakemake DAG end to end on the smoke grid, in a throw-away copy of the repository."""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -38,6 +39,47 @@ def test_smoke_dag_produces_table1_and_figure1(smoke):
 
 
 @pytest.mark.slow
+def test_smoke_dag_produces_figure2_and_gradients_summary(smoke):
+    out = smoke / "results" / "smoke"
+    f2 = yaml.safe_load((smoke / "config" / "smoke.yaml").read_text())["figure2"]
+    names = [net["name"] for net in f2["networks"]]
+    for net in f2["networks"]:
+        for i in range(f2["n_seeds"]):
+            run = out / "runs" / "figure2" / net["name"] / f"seed{i}"
+            rec = json.loads((run / "metrics.json").read_text())
+            assert (rec["arch"], rec["depth"], rec["config"]["time_invariant"]) == \
+                (net["arch"], net["depth"], net["time_invariant"])
+            assert rec["config"]["epochs"] == f2["settings"]["epochs"] and (run / "model.pt").exists()
+            norms = pd.read_csv(run / "norms.csv.gz")
+            iterations = len(rec["iteration_loss"])
+            assert sorted(norms.iteration.unique()) == list(range(iterations))
+            # Batch-mean Jacobian on every state y_0..y_N, per-sample kinds on the plotted ℓ.
+            per_kind = norms[norms.iteration == 0].groupby("kind")["layer"].apply(list).to_dict()
+            assert per_kind == {"mean_jacobian": list(range(net["depth"] + 1)),
+                                "per_sample_median": f2["layers"], "per_sample_max": f2["layers"]}
+            assert (norms.value > 0).all() and (norms[norms.layer == net["depth"]].value == 1).all()
+    summary = pd.read_csv(out / "tables" / "gradients_summary.csv")
+    assert list(dict.fromkeys(summary.network)) == names
+    assert summary.groupby("network").seed_index.nunique().eq(f2["n_seeds"]).all()
+    assert (summary["min"] <= summary["max"]).all()
+    ratio = summary.groupby("network").lemma3_ratio.max()
+    assert ratio["H1-TI"] < 1e-12 and ratio.drop("H1-TI").isna().all()
+    md = (out / "tables" / "gradients_summary.md").read_text()
+    assert all(f"| {name} " in md for name in names)
+    data = pd.read_csv(out / "figures" / "figure2.csv.gz")
+    assert list(dict.fromkeys(data.network)) == names and set(data.layer) == set(f2["layers"])
+    assert (data.seed_index == 0).all()
+    eig = pd.read_csv(out / "figures" / "eigenvalues.csv.gz")
+    assert set(eig.network) == {"H1-TI"} and len(eig) == 4 * 400 * f2["n_seeds"]   # nf × test points
+    for name in ("figure2", "eigenvalues"):
+        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert (out / "figures" / f"{name}.png").stat().st_size > 20_000
+    report = (out / "paper" / "figure2_report.md").read_text()
+    assert "](figures/figure2.png)" in report and (out / "paper" / "figures" / "eigenvalues.png").exists()
+
+
+@pytest.mark.slow
 def test_run_records_carry_provenance(smoke):
     rec = json.loads(next((smoke / "results" / "smoke" / "runs" / "table1").rglob("metrics.json")).read_text())
     for key in ("config", "seed", "versions", "git_commit", "wall_time_s", "test_acc", "loss_curve"):
@@ -55,6 +97,17 @@ def test_single_cell_target_builds_only_that_cell(smoke):
     assert "wildcards: setting=paper, dataset=swiss_roll, arch=H1, depth=4" in proc.stdout
 
 
+@pytest.mark.slow
+def test_restyling_a_plot_never_retrains(smoke, tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(smoke, repo, symlinks=True)  # copy2 keeps the outputs' times
+    (repo / "src" / "hdnn" / "plotting.py").touch()
+    proc = run_snakemake(repo, "all", "--cores", "1", "--configfile", "config/smoke.yaml", "-n")
+    jobs = {l.split()[1].rstrip(":") for l in proc.stdout.splitlines() if l.startswith("rule ")}
+    assert {"plot_data_2d", "figure1", "figure2"} <= jobs
+    assert not {j for j in jobs if j.startswith("train") or j == "data_2d"}
+
+
 def bad_config(repo, text):
     (repo / "bad.yaml").write_text(text)
     return run_snakemake(repo, "-n", "--cores", "1", "--configfile", "bad.yaml", check=False)
@@ -68,3 +121,9 @@ def test_schema_rejects_unknown_key_and_architecture(tmp_path):
     assert proc.returncode != 0 and "H3" in proc.stdout + proc.stderr
     proc = bad_config(repo, "table1:\n  base: {scheme: sgd}\n")
     assert proc.returncode != 0 and "sgd" in proc.stdout + proc.stderr
+    proc = bad_config(repo, "figure2:\n  stal: {window: 32, threshold: 0.01}\n")
+    assert proc.returncode != 0 and "stal" in proc.stdout + proc.stderr
+    proc = bad_config(repo, "figure2:\n  kinds: {mean_jacobian: every}\n")
+    assert proc.returncode != 0 and "every" in proc.stdout + proc.stderr
+    proc = bad_config(repo, "figure2:\n  networks: [{name: X, arch: H1, depth: 4}]\n")
+    assert proc.returncode != 0 and "time_invariant" in proc.stdout + proc.stderr

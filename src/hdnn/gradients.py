@@ -4,7 +4,7 @@ One batched pass gives the Jacobians ∂y_N/∂y_ℓ of every layer ℓ = 0..N f
 states y_0..y_N come from one detached trajectory, the per-sample layer Jacobians
 A_j = ∂y_{j+1}/∂y_j of all layers are built at once (closed form for H1/H2, torch.func for the
 others), and ∂y_N/∂y_ℓ = A_{N−1} ⋯ A_ℓ is accumulated backwards with one product per layer.
-Their spectral norms come from LAPACK (torch.linalg.matrix_norm, ord=2, in float64).
+Their spectral norms come from LAPACK (the largest eigenvalue of AᵀA, in float64).
 
 Internally matrices are stored batch-last, (..., n, n, T): elementwise work over a long last
 dimension is much faster on a CPU than batched matmuls of many 4×4 matrices.
@@ -14,6 +14,10 @@ Typical use in a training loop (before ``optimizer.step()``, so that weights and
     yN, traj = forward_with_trajectory(block, y0)      # instead of block(y0)
     loss = loss_fn(head(yN), labels)
     rows += norm_records(gradient_norms(block, trajectory=traj, layers=[1, 11, 21]), iteration)
+
+or, each kind on its own layers (as hdnn.train does with ``track``)::
+
+    rows += tracked_records(block, traj, iteration, {"mean_jacobian": None, "per_sample_max": [1, 11]})
 """
 
 from __future__ import annotations
@@ -149,7 +153,10 @@ def spectral_norm(matrices: Tensor) -> Tensor:
         shape = tuple(matrices.shape) if isinstance(matrices, Tensor) else type(matrices).__name__
         raise ValueError(f"matrices with shape {shape} is not allowed: expected a floating tensor "
                          "of square matrices (..., n, n)")
-    return torch.linalg.matrix_norm(matrices.to(torch.float64), ord=2).to(matrices.dtype)
+    # σ_max² is the largest eigenvalue of AᵀA; in float64 it is as accurate as an SVD's σ_max
+    # (relative error ~1e-16) and for 4×4 matrices about 1.4× faster.
+    m = matrices.to(torch.float64)
+    return torch.linalg.eigvalsh(m.mT @ m)[..., -1].clamp_min(0).sqrt().to(matrices.dtype)
 
 
 # -- tracking ---------------------------------------------------------------------------------------
@@ -195,16 +202,40 @@ def gradient_norms(block: Block, y0: Tensor | None = None, *, trajectory: Tensor
     chosen = _layer_indices(layers, block.depth)
     wanted = _kind_names(kinds)
     with torch.no_grad():
-        jac = _jacobians_batch_last(block, states)                 # (N + 1, n, n, batch)
-        index = torch.tensor(chosen, device=jac.device)
-        tracked = jac if chosen == list(range(block.depth + 1)) else jac.index_select(0, index)
-        means = tracked.mean(-1)                                   # (L, n, n)
-        result = {"layer": index.cpu(), "mean_jacobian": spectral_norm(means)}
-        if {"per_sample_median", "per_sample_max"} & set(wanted):
-            sample_norms = spectral_norm(tracked.permute(0, 3, 1, 2))      # (L, batch)
-            result["per_sample_median"] = sample_norms.quantile(0.5, dim=-1)
-            result["per_sample_max"] = sample_norms.amax(-1)
-        return {key: value for key, value in result.items() if key == "layer" or key in wanted}
+        return _norms(_jacobians_batch_last(block, states), chosen, wanted)
+
+
+def _norms(jac: Tensor, chosen: list[int], wanted: list[str]) -> dict[str, Tensor]:
+    """gradient_norms' result from the Jacobians (N + 1, n, n, batch) of all layers."""
+    index = torch.tensor(chosen, device=jac.device)
+    tracked = jac if chosen == list(range(jac.shape[0])) else jac.index_select(0, index)
+    result = {"layer": index.cpu()}
+    if "mean_jacobian" in wanted:
+        result["mean_jacobian"] = spectral_norm(tracked.mean(-1))             # (L,)
+    if {"per_sample_median", "per_sample_max"} & set(wanted):
+        sample_norms = spectral_norm(tracked.permute(0, 3, 1, 2))            # (L, batch)
+        result["per_sample_median"] = sample_norms.quantile(0.5, dim=-1)
+        result["per_sample_max"] = sample_norms.amax(-1)
+    return {key: value for key, value in result.items() if key == "layer" or key in wanted}
+
+
+def tracked_records(block: Block, trajectory: Tensor, iteration: int,
+                    layers_by_kind: dict[str, Iterable[int] | None]) -> list[dict]:
+    """One training iteration's norms as tidy rows (see :func:`norm_records`), each kind on its
+    own layers (None: all, 0..N), from one batched pass over the Jacobians: e.g. the batch-mean
+    Jacobian of every layer and the costlier per-sample spread of a few."""
+    if not isinstance(layers_by_kind, dict):
+        raise ValueError(f"layers_by_kind={layers_by_kind!r} is not allowed: expected a dict "
+                         f"kind -> layer indices (or None for all), kinds among {', '.join(KINDS)}")
+    _kind_names(layers_by_kind)
+    states = _states(block, None, trajectory)
+    groups: dict[tuple[int, ...], list[str]] = {}       # kinds sharing layers share their norms
+    for kind, layers in layers_by_kind.items():
+        groups.setdefault(tuple(_layer_indices(layers, block.depth)), []).append(kind)
+    with torch.no_grad():
+        jac = _jacobians_batch_last(block, states)
+        return [row for layers, kinds in groups.items()
+                for row in norm_records(_norms(jac, list(layers), kinds), iteration)]
 
 
 def norm_records(norms: dict[str, Tensor], iteration: int) -> list[dict]:

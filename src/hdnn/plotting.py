@@ -3,6 +3,8 @@ figure only rereads a CSV and never retrains a network."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -14,6 +16,8 @@ import torch  # noqa: E402
 
 from hdnn.blocks import make_block  # noqa: E402
 from hdnn.data import PLOT_DOMAINS, load_dataset, pad_inputs  # noqa: E402
+from hdnn.provenance import NORMS_FILE, read_json  # noqa: E402
+from hdnn.reporting import figure2_paper, lemma3_ratio  # noqa: E402
 
 TITLES = {"swiss_roll": "Swiss roll", "double_moons": "Double moons"}
 
@@ -77,5 +81,120 @@ def plot_figure1(csv_paths, png: str, pdf: str) -> None:
                      f"layers (test acc. {acc:.1f}%)", xlabel="", ylabel="")
     fig.tight_layout()
     fig.savefig(png, dpi=150)
+    fig.savefig(pdf)
+    plt.close(fig)
+
+
+# -- Figure 2: gradient norms during training, and Lemma 3 on trained weights ----------------------
+
+_NORM = r"\|\partial y_N/\partial y_\ell\|_2"
+KIND_LABELS = {"mean_jacobian": rf"batch-mean Jacobian: ${_NORM}$",
+               "per_sample_median": rf"median over samples of ${_NORM}$",
+               "per_sample_max": rf"max over samples of ${_NORM}$"}
+LOG_SCALE_RATIO = 50   # a panel whose values span more than this factor gets a log scale
+
+
+def figure2_data(metrics_paths, layers) -> pd.DataFrame:
+    """The norms of the layers ℓ in ``layers`` of one run per network (tidy rows), with the
+    network's description, test accuracy and the paper's band (NaN where it has none)."""
+    frames = []
+    for path in metrics_paths:
+        rec = read_json(path)
+        ti = rec["config"]["time_invariant"]
+        norms = pd.read_csv(Path(path).with_name(NORMS_FILE))
+        ref = figure2_paper(rec["arch"], rec["depth"], ti)
+        frames.append(norms[norms["layer"].isin(layers)].assign(
+            network=rec["setting"], arch=rec["arch"], depth=rec["depth"], time_invariant=ti,
+            seed_index=rec["seed_index"], test_acc=rec["test_acc"],
+            paper_norm_low=ref.get("norm_low", np.nan), paper_norm_high=ref.get("norm_high", np.nan)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_figure2(csv: str, png: str, pdf: str) -> None:
+    """Figure 2: norm vs iteration, one column per network, one row per kind of norm, one line
+    per layer ℓ; log scale where the values span orders of magnitude (vanishing norms); the
+    paper's band shaded."""
+    sns.set_theme(style="whitegrid")
+    df = pd.read_csv(csv)
+    networks = list(dict.fromkeys(df["network"]))
+    kinds = [k for k in KIND_LABELS if k in set(df["kind"])]
+    layers = sorted(df["layer"].unique())
+    palette = dict(zip(layers, sns.color_palette("viridis", len(layers))))
+    fig, axes = plt.subplots(len(kinds), len(networks), figsize=(2.9 * len(networks), 2.5 * len(kinds) + 0.6),
+                             sharex=True, squeeze=False)
+    for col, network in enumerate(networks):
+        net = df[df["network"] == network]
+        first = net.iloc[0]
+        for row, kind in enumerate(kinds):
+            ax = axes[row, col]
+            part = net[net["kind"] == kind]
+            for layer, g in part.groupby("layer"):
+                ax.plot(g["iteration"], g["value"], color=palette[layer], lw=0.8, label=f"ℓ = {layer}")
+            if not pd.isna(first["paper_norm_low"]) and kind == "mean_jacobian":
+                ax.axhspan(first["paper_norm_low"], first["paper_norm_high"], color="0.5", alpha=0.15,
+                           label=f"paper [{first['paper_norm_low']:g}, {first['paper_norm_high']:g}]")
+                ax.legend(handles=ax.get_legend_handles_labels()[0][-1:], fontsize=7, loc="upper right")
+            if part["value"].max() > LOG_SCALE_RATIO * part["value"].min():
+                ax.set_yscale("log")
+            if row == 0:
+                variant = "time-invariant" if first["time_invariant"] else "time-varying"
+                ax.set_title(f"{network}: {int(first['depth'])} layers, {variant}\n"
+                             f"test acc. {100 * first['test_acc']:.1f}%", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(KIND_LABELS[kind], fontsize=8)
+            if row == len(kinds) - 1:
+                ax.set_xlabel("iteration")
+    handles = [plt.Line2D([], [], color=palette[l], lw=1.5) for l in layers]
+    fig.legend(handles, [f"ℓ = {l}" for l in layers], loc="lower center", ncol=len(layers),
+               frameon=False, fontsize=8)
+    fig.suptitle(f"Gradient norms during training (double moons, seed {int(df['seed_index'].iloc[0])})",
+                 fontsize=11)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(png, dpi=130)
+    fig.savefig(pdf)
+    plt.close(fig)
+
+
+def eigenvalue_table(metrics_paths, data_path: str) -> pd.DataFrame:
+    """Lemma 3 on trained weights: the eigenvalues of Kᵀ D(y) K Jᵀ (the time-invariant vector
+    field's Jacobian) at every test point, in float64, for each run of one network."""
+    data = load_dataset(data_path)
+    frames = []
+    for path in metrics_paths:
+        block, _, _, cfg = load_model(str(Path(path).with_name("model.pt")))
+        if block.arch not in ("H1", "H2") or not block.time_invariant:
+            raise ValueError(f"{path}: a {'time-invariant' if block.time_invariant else 'time-varying'} "
+                             f"{block.arch} is not allowed: Lemma 3 is about time-invariant H1/H2")
+        y = pad_inputs(data["x_test"], cfg["nf"], cfg["input_placement"]).double()
+        with torch.no_grad():
+            lam = np.linalg.eigvals(block.double().vector_field_jacobian(y).numpy())   # (points, nf)
+        rec = read_json(path)
+        frames.append(pd.DataFrame({"network": rec["setting"], "seed_index": rec["seed_index"],
+                                    "point": np.repeat(np.arange(len(y)), lam.shape[1]),
+                                    "re": lam.real.ravel(), "im": lam.imag.ravel()}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def plot_eigenvalues(csv: str, png: str, pdf: str) -> None:
+    """The spectrum at the test points in the complex plane (one seed), and |Re λ| / max |λ|."""
+    sns.set_theme(style="whitegrid")
+    df = pd.read_csv(csv)
+    one = df[df["seed_index"] == df["seed_index"].min()]
+    scale = np.hypot(one["re"], one["im"]).max()
+    fig, (ax, hist) = plt.subplots(1, 2, figsize=(9, 4))
+    sns.scatterplot(data=one, x="re", y="im", s=6, linewidth=0, alpha=0.5, ax=ax)
+    ax.set(xlim=(-1.1 * scale, 1.1 * scale), ylim=(-1.1 * scale, 1.1 * scale), aspect="equal",
+           xlabel="Re λ", ylabel="Im λ",
+           title=f"{one['network'].iloc[0]}, seed {int(one['seed_index'].iloc[0])}: "
+                 f"{one['point'].nunique()} test points")
+    largest = np.hypot(df["re"], df["im"]).groupby(df["seed_index"]).transform("max")
+    rel = (df["re"].abs() / largest).clip(lower=1e-18)
+    sns.histplot(x=np.log10(rel), hue=df["seed_index"].astype(str).rename("seed"), ax=hist,
+                 element="step", bins=40)
+    hist.set(xlabel="log₁₀ |Re λ| / max |λ| (floor 1e-18)",
+             title=f"max |Re λ| / max |λ| ≤ "
+                   f"{max(lemma3_ratio(g) for _, g in df.groupby('seed_index')):.1e} (every seed)")
+    fig.tight_layout()
+    fig.savefig(png, dpi=130)
     fig.savefig(pdf)
     plt.close(fig)

@@ -69,3 +69,35 @@ def resolve(config: dict, study: str, setting: str, dataset: str, arch: str) -> 
         return {**base, **paper_common(config), **over, "validation": True,
                 "epochs": epochs[-1], "eval_epochs": epochs[:-1]}
     raise ValueError(f"study={study!r} is not allowed: one of {', '.join(STUDIES)}")
+
+
+# -- Figure 2: networks trained with their gradient norms tracked -----------------------------------
+
+def figure2_network(config: dict, name: str) -> dict:
+    """The ``figure2.networks`` entry called ``name``: arch, depth, time_invariant."""
+    nets = {net["name"]: net for net in config["figure2"]["networks"]}
+    if name not in nets:
+        raise ValueError(f"figure2 network {name!r} is not allowed: one of {', '.join(nets)}")
+    return nets[name]
+
+
+def figure2_settings(config: dict, name: str) -> dict:
+    """TrainConfig keyword arguments of a Figure 2 network: ``figure2.protocol`` (``code``: the
+    authors' code's settings, table1.base; ``paper``/``tuned``: its arch's settings in that chosen
+    Table 1 protocol on the figure's data set), then ``figure2.settings``, then the network's
+    time_invariant."""
+    f2, net = config["figure2"], figure2_network(config, name)
+    protocol = (dict(config["table1"]["base"]) if f2["protocol"] == "code"
+                else resolve(config, "table1", f2["protocol"], f2["dataset"], net["arch"]))
+    return {**protocol, **f2.get("settings", {}), "time_invariant": net["time_invariant"]}
+
+
+def figure2_tracking(config: dict, name: str) -> dict[str, list[int] | None]:
+    """Kind → layers ℓ to track (hdnn.gradients.tracked_records): ``all`` is every state y_0..y_N
+    (None), ``plotted`` the figure's ``layers`` that the network has (ℓ <= depth)."""
+    f2, depth = config["figure2"], figure2_network(config, name)["depth"]
+    plotted = [layer for layer in f2["layers"] if layer <= depth]
+    if not plotted:
+        raise ValueError(f"figure2.layers={f2['layers']} is not allowed for network {name!r}: "
+                         f"none is within its depth {depth}")
+    return {kind: None if which == "all" else plotted for kind, which in f2["kinds"].items()}

@@ -11,6 +11,10 @@ Two schemes (config ``scheme``):
   that output layer fixed; after training the output layer is refitted for ``refit_epochs``.
 - ``joint``: one Adam over the block and the output layer.
 The loss is eq. 12: mean binary cross-entropy on logits + α_c (‖W‖² + µ²) + α R (eq. 13).
+
+Optionally (``track``, Figure 2) the gradient norms ‖∂y_N/∂y_ℓ‖₂ of every seed are recorded at
+every iteration, from the states of the training forward pass and before the weights are
+updated; tracking changes nothing that training computes.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import time
 from pathlib import Path
 from dataclasses import asdict, dataclass, field
 
+import pandas as pd
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from hdnn.blocks import make_block
+from hdnn.blocks import Block, make_block
 from hdnn.data import load_dataset, pad_inputs, split_validation
-from hdnn.provenance import derive_seed, git_commit, versions, write_json
+from hdnn.gradients import tracked_records
+from hdnn.provenance import NORMS_FILE, derive_seed, git_commit, versions, write_json
 
 SCHEMES = ("alternating", "joint")
 
@@ -82,6 +88,23 @@ class Ensemble:
         """x: (E, batch, nf) → features (E, batch, nf), regulariser (E,)."""
         return (self.block.run_channels_last(x, self.params)[0],
                 self.block.regularizer(self.params))
+
+    def forward_tracked(self, x):
+        """As ``__call__``, plus the detached states y_0..y_N, (N + 1, E, batch, nf)."""
+        states = self.block.run_channels_last(x, self.params, keep=True)
+        with torch.no_grad():
+            trajectory = torch.stack(states)
+        return states[-1], self.block.regularizer(self.params), trajectory
+
+    def member_block(self, e: int) -> Block:
+        """A plain block whose weights are views of member e's: it follows training in place."""
+        b = self.block
+        # Zero init: building it must not draw from the global generator.
+        member = make_block(b.arch, b.nf, b.depth, b.h, b.time_invariant, weight_init=nn.init.zeros_)
+        for name, p in member.named_parameters():
+            view = self.params[name].detach()[:, e]
+            p.data = view.squeeze(-2) if name in self.bias_names else view
+        return member
 
     def member_state(self, e: int) -> dict[str, torch.Tensor]:
         """Member e's weights as a state dict of a plain block."""
@@ -154,8 +177,15 @@ def _evaluate(ens, W, mu, x, y):
 
 
 def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list[int],
-               cfg: TrainConfig, progress: bool = True, desc: str = "") -> list[dict]:
-    """Train one cell for every seed; returns one metrics dict per seed (and the weights)."""
+               cfg: TrainConfig, progress: bool = True, desc: str = "",
+               track: dict[str, list[int] | None] | None = None) -> list[dict]:
+    """Train one cell for every seed; returns one metrics dict per seed (and the weights).
+
+    ``track`` (kind → layers ℓ, None for all; see hdnn.gradients.tracked_records) adds to each
+    seed's result ``"norms"``, tidy rows (iteration, layer, kind, value) for iterations 0, 1, ...
+    (iteration i is the minibatch seen after i updates), and to its metrics ``iteration_loss``,
+    the minibatch loss of every iteration.
+    """
     start = time.time()
     E, nf = len(seeds), cfg.nf
     h = cfg.T / depth
@@ -173,6 +203,8 @@ def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list
                            foreach=True)
     curve, evals = [], []
     diverged = torch.zeros(E, dtype=torch.bool)
+    members = [ens.member_block(e) for e in range(E)] if track is not None else []
+    norms, iteration_loss = [[] for _ in members], []
 
     def output_layer():
         if cfg.scheme == "joint":
@@ -189,9 +221,15 @@ def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list
                leave=False)
     for epoch in bar:
         epoch_loss = torch.zeros(E)
-        for idx in _shuffled_batches(gens, n, B):
+        for k, idx in enumerate(_shuffled_batches(gens, n, B)):
             xb, yb = x_tr[idx], y_tr[idx]
-            feats, reg = ens(xb)
+            if track is None:
+                feats, reg = ens(xb)
+            else:
+                feats, reg, trajectory = ens.forward_tracked(xb)
+                for e, member in enumerate(members):
+                    norms[e] += tracked_records(member, trajectory[:, e], epoch * n_batches + k,
+                                                track)
             if cfg.scheme == "alternating":
                 # The block is frozen while the output layer is fitted, so the same forward pass
                 # serves the fit (detached) and the block's step.
@@ -202,6 +240,8 @@ def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list
             loss.sum().backward()
             opt.step()
             epoch_loss += loss.detach()
+            if track is not None:
+                iteration_loss.append(loss.detach())
         epoch_loss /= n_batches
         diverged |= ~torch.isfinite(epoch_loss)
         curve.append(epoch_loss.tolist())
@@ -219,8 +259,12 @@ def train_cell(data: dict[str, torch.Tensor], arch: str, depth: int, seeds: list
                  loss_curve=[c[e] for c in curve], h=h, params_per_layer=ens.block.params_per_layer(),
                  wall_time_s=wall / E, wall_time_cell_s=wall, ensemble_size=E,
                  evals={str(ep): {k: float(v[e]) for k, v in ev.items()} for ep, ev in evals})
-        results.append({"metrics": m, "state": {"block": ens.member_state(e),
-                                                 "W": W_f[e].clone(), "mu": mu_f[e].clone()}})
+        result = {"metrics": m, "state": {"block": ens.member_state(e),
+                                          "W": W_f[e].clone(), "mu": mu_f[e].clone()}}
+        if track is not None:
+            m["iteration_loss"] = [float(loss[e]) for loss in iteration_loss]
+            result["norms"] = norms[e]
+        results.append(result)
     return results
 
 
@@ -237,8 +281,9 @@ def _eval_sets(ens, W, mu, data, cfg):
 
 def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset: str, arch: str,
              depth: int, settings: dict, base_seed: int, threads: int = 1,
-             progress: bool = True) -> None:
-    """Train a cell's seeds and write one folder per seed: metrics.json and model.pt."""
+             progress: bool = True, track: dict[str, list[int] | None] | None = None) -> None:
+    """Train a cell's seeds and write one folder per seed: metrics.json and model.pt, and with
+    ``track`` (see train_cell) the norms as NORMS_FILE, a gzipped CSV."""
     torch.set_num_threads(threads)
     cfg = TrainConfig(**settings)
     data = load_dataset(data_path)
@@ -246,7 +291,7 @@ def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset:
         data = split_validation(data)
     seeds = [derive_seed(base_seed, dataset, arch, depth, i) for i in range(len(out_paths))]
     results = train_cell(data, arch, depth, seeds, cfg, progress=progress,
-                         desc=f"{study}/{setting} {dataset} {arch} depth {depth}")
+                         desc=f"{study}/{setting} {dataset} {arch} depth {depth}", track=track)
     commit, vers = git_commit(), versions()
     for i, (path, res) in enumerate(zip(out_paths, results)):
         record = {"study": study, "setting": setting, "dataset": dataset, "arch": arch,
@@ -254,6 +299,9 @@ def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset:
                   "threads": threads, "git_commit": commit, "versions": vers, **res["metrics"]}
         folder = Path(path).parent
         folder.mkdir(parents=True, exist_ok=True)
+        if track is not None:
+            record["track"] = track
+            pd.DataFrame(res["norms"]).to_csv(folder / NORMS_FILE, index=False)
         torch.save({"arch": arch, "depth": depth, "config": asdict(cfg), **res["state"]},
                    folder / "model.pt")
         write_json(path, record)  # last: its presence marks a finished run

@@ -1,7 +1,5 @@
 from hdnn.data import make_dataset, save_dataset
-from hdnn.plotting import plot_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 data = make_dataset(sm.wildcards.dataset, n_points=sm.params.n_points, seed=sm.params.seed)
-save_dataset(data, sm.output.data)
-plot_dataset(data, sm.wildcards.dataset, sm.output.plot)
+save_dataset(data, sm.output[0])

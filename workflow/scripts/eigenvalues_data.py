@@ -1,0 +1,4 @@
+from hdnn.plotting import eigenvalue_table
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+eigenvalue_table(sm.input.runs, sm.input.data).to_csv(sm.output[0], index=False)

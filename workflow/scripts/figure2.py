@@ -1,0 +1,4 @@
+from hdnn.plotting import plot_figure2
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+plot_figure2(sm.input.csv, sm.output.png, sm.output.pdf)
