@@ -23,6 +23,7 @@ from hdnn import settings as S
 from hdnn.data import make_dataset
 from hdnn.provenance import derive_seed
 from hdnn.train import TrainConfig, train_cell
+from timing import print_overheads  # benchmarks/timing.py, beside this script
 
 
 def main() -> None:
@@ -70,13 +71,8 @@ def main() -> None:
                 metrics = [(r["metrics"]["test_acc"], r["metrics"]["loss_curve"]) for r in res]
                 assert reference is None or metrics == reference, "tracking changed training"
                 reference = metrics
-        base_wall, base_cpu = best["untracked"]
         print(f"{n_seeds} seed(s) in one job:")
-        for name, (wall, cpu) in best.items():
-            overhead = "" if name == "untracked" else \
-                f"   overhead {100 * (wall / base_wall - 1):+.0f}% | {100 * (cpu / base_cpu - 1):+.0f}%"
-            print(f"  {name:42s} {wall:7.2f} s | {cpu:7.2f} s"
-                  f"   ({1e3 * wall / iterations:.2f} ms/iteration){overhead}")
+        print_overheads(best, iterations, width=42, digits=2)
 
 
 if __name__ == "__main__":

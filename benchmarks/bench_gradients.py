@@ -22,6 +22,7 @@ from torch import nn
 
 from hdnn.blocks import make_block
 from hdnn.gradients import forward_with_trajectory, gradient_norms, norm_records
+from timing import print_overheads  # benchmarks/timing.py, beside this script
 
 PAPER_LAYERS = list(range(1, 64, 10))          # ℓ = 1, 11, ..., 61 (Figure 2)
 
@@ -97,12 +98,7 @@ def main() -> None:
 
     print(f"H1, {args.depth} layers, nf 4, batch {args.batch}, {args.iterations} iterations, "
           f"1 thread; best of {args.repeats} (wall | thread CPU)")
-    base_wall, base_cpu = best["untracked"]
-    for name, (wall, cpu) in best.items():
-        overhead = "" if name == "untracked" else \
-            f"   overhead {100 * (wall / base_wall - 1):+.0f}% | {100 * (cpu / base_cpu - 1):+.0f}%"
-        print(f"  {name:36s} {wall:7.3f} s | {cpu:7.3f} s"
-              f"   ({1e3 * wall / args.iterations:.2f} ms/iteration){overhead}")
+    print_overheads(best, args.iterations, width=36, digits=3)
 
 
 if __name__ == "__main__":

@@ -119,17 +119,19 @@ def bad_config(repo, text):
     return run_snakemake(repo, "-n", "--cores", "1", "--configfile", "bad.yaml", check=False)
 
 
+# (config text, the word the error must name)
+BAD_CONFIGS = [
+    ("table1:\n  n_sedes: 3\n", "n_sedes"),
+    ("table1:\n  archs: [MS1, H3]\n", "H3"),
+    ("table1:\n  base: {scheme: sgd}\n", "sgd"),
+    ("figure2:\n  stal: {window: 32, threshold: 0.01}\n", "stal"),
+    ("figure2:\n  kinds: {mean_jacobian: every}\n", "every"),
+    ("figure2:\n  networks: [{name: X, arch: H1, depth: 4}]\n", "time_invariant"),
+]
+
+
 def test_schema_rejects_unknown_key_and_architecture(tmp_path):
     repo = copy_repo(tmp_path)
-    proc = bad_config(repo, "table1:\n  n_sedes: 3\n")
-    assert proc.returncode != 0 and "n_sedes" in proc.stdout + proc.stderr
-    proc = bad_config(repo, "table1:\n  archs: [MS1, H3]\n")
-    assert proc.returncode != 0 and "H3" in proc.stdout + proc.stderr
-    proc = bad_config(repo, "table1:\n  base: {scheme: sgd}\n")
-    assert proc.returncode != 0 and "sgd" in proc.stdout + proc.stderr
-    proc = bad_config(repo, "figure2:\n  stal: {window: 32, threshold: 0.01}\n")
-    assert proc.returncode != 0 and "stal" in proc.stdout + proc.stderr
-    proc = bad_config(repo, "figure2:\n  kinds: {mean_jacobian: every}\n")
-    assert proc.returncode != 0 and "every" in proc.stdout + proc.stderr
-    proc = bad_config(repo, "figure2:\n  networks: [{name: X, arch: H1, depth: 4}]\n")
-    assert proc.returncode != 0 and "time_invariant" in proc.stdout + proc.stderr
+    for text, word in BAD_CONFIGS:
+        proc = bad_config(repo, text)
+        assert proc.returncode != 0 and word in proc.stdout + proc.stderr, text

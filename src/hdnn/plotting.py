@@ -22,6 +22,14 @@ from hdnn.reporting import figure2_paper, lemma3_ratio  # noqa: E402
 TITLES = {"swiss_roll": "Swiss roll", "double_moons": "Double moons"}
 
 
+def _save(fig, png: str, pdf: str | None = None, dpi: int = 130) -> None:
+    """Write the figure (PNG, and PDF when asked) and free it."""
+    fig.savefig(png, dpi=dpi)
+    if pdf is not None:
+        fig.savefig(pdf)
+    plt.close(fig)
+
+
 def plot_dataset(data: dict, name: str, path: str) -> None:
     sns.set_theme(style="white")
     fig, ax = plt.subplots(figsize=(4, 4))
@@ -29,8 +37,7 @@ def plot_dataset(data: dict, name: str, path: str) -> None:
     sns.scatterplot(x=x[:, 0], y=x[:, 1], hue=y, s=4, palette="coolwarm", linewidth=0, ax=ax)
     ax.set(title=f"{TITLES[name]}: training set ({len(y)} points)")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path, dpi=120)
 
 
 def load_model(path: str):
@@ -80,9 +87,7 @@ def plot_figure1(csv_paths, png: str, pdf: str) -> None:
         ax.set(title=f"{TITLES[row.dataset]}: {row.arch}, T = {row['T']:.2f}, {int(row.depth)} "
                      f"layers (test acc. {acc:.1f}%)", xlabel="", ylabel="")
     fig.tight_layout()
-    fig.savefig(png, dpi=150)
-    fig.savefig(pdf)
-    plt.close(fig)
+    _save(fig, png, pdf, dpi=150)
 
 
 # -- Figure 2: gradient norms during training, and Lemma 3 on trained weights ----------------------
@@ -150,9 +155,7 @@ def plot_figure2(csv: str, png: str, pdf: str) -> None:
     fig.suptitle(f"Gradient norms during training (double moons, seed {int(df['seed_index'].iloc[0])})",
                  fontsize=11)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(png, dpi=130)
-    fig.savefig(pdf)
-    plt.close(fig)
+    _save(fig, png, pdf, dpi=130)
 
 
 def eigenvalue_table(metrics_paths, data_path: str) -> pd.DataFrame:
@@ -195,6 +198,4 @@ def plot_eigenvalues(csv: str, png: str, pdf: str) -> None:
              title=f"max |Re λ| / max |λ| ≤ "
                    f"{max(lemma3_ratio(g) for _, g in df.groupby('seed_index')):.1e} (every seed)")
     fig.tight_layout()
-    fig.savefig(png, dpi=130)
-    fig.savefig(pdf)
-    plt.close(fig)
+    _save(fig, png, pdf, dpi=130)
