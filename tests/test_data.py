@@ -13,27 +13,61 @@ def test_swiss_roll_matches_its_definition():
     r = x.double().norm(dim=1)
     assert r[0] == pytest.approx(0.0, abs=1e-6) and r[3999] == pytest.approx(1.0, abs=1e-6)
     assert r[4000] == pytest.approx(0.2, abs=1e-6) and r[7999] == pytest.approx(1.2, abs=1e-6)
-    # angle 4π at the end of both spirals: back on the positive x axis
-    assert x[3999, 1] == pytest.approx(0.0, abs=1e-5) and x[3999, 0] > 0
+    # θ_i = 4π i / 4000: the last point stops one step short of 4π, below the positive x axis
+    angle = torch.atan2(x[3999, 1].double(), x[3999, 0].double())
+    assert float(angle) == pytest.approx(-4 * math.pi / 4000, rel=1e-3)
 
 
-def test_double_moons_is_deterministic_and_noisy_within_width():
-    x1, y1 = double_moons(8000, seed=3)
-    x2, y2 = double_moons(8000, seed=3)
-    assert torch.equal(x1, x2) and torch.equal(y1, y2)
-    assert not torch.equal(x1, double_moons(8000, seed=4)[0])
-    upper = x1[:2000].double()
-    # distance to the unit arc is at most half the noise width along each axis
-    assert (upper.norm(dim=1) - 1).abs().max() <= 0.15 * math.sqrt(2) + 1e-6
-    assert x1[:, 0].min() >= -2 and x1[:, 0].max() <= 5.2 and y1.bincount().tolist() == [4000, 4000]
+def _moons(seed=3):
+    return double_moons(8000, generator=torch.Generator().manual_seed(seed))
+
+
+def test_double_moons_layout():
+    x, y = _moons()
+    assert torch.equal(x, _moons()[0]) and not torch.equal(x, _moons(4)[0])
+    assert y.tolist() == [0] * 2000 + [1] * 2000 + [0] * 2000 + [1] * 2000
+    x = x.double()
+    theta = 3.14 * torch.arange(2000, dtype=torch.float64) / 2000  # an even grid, not random
+    arcs = {"A": (torch.cos(theta), torch.sin(theta)), "B": (1 - torch.cos(theta), 0.5 - torch.sin(theta))}
+    arcs["C"] = (arcs["A"][0] + 2, arcs["A"][1])
+    arcs["D"] = (arcs["B"][0] + 2, arcs["B"][1])
+    for k, (ax, ay) in enumerate(arcs.values()):
+        part = x[2000 * k:2000 * (k + 1)]
+        # every point is its arc point plus noise of at most 0.15 per coordinate
+        assert (part[:, 0] - ax).abs().max() <= 0.15 + 1e-6
+        assert (part[:, 1] - ay).abs().max() <= 0.15 + 1e-6
+    assert -1.15 - 1e-6 <= x[:, 0].min() < -1.1 and 4.1 < x[:, 0].max() <= 4.15 + 1e-6
+
+
+def test_double_moons_classes_never_touch():
+    """Shift 2 keeps opposite classes apart (a shift of 3 makes arcs B and C overlap), so a
+    1-nearest-neighbour classifier is perfect on the test split."""
+    x, y = _moons()
+    d = torch.cdist(x[y == 0].double(), x[y == 1].double())
+    assert d.min() > 0.15
+    data = make_dataset("double_moons", seed=5)
+    nearest = torch.cdist(data["x_test"], data["x_train"]).argmin(1)
+    assert torch.equal(data["y_train"][nearest], data["y_test"])
+
+
+def test_each_seed_draws_and_shuffles_its_own_data():
+    a, b = make_dataset("double_moons", seed=1), make_dataset("double_moons", seed=2)
+    assert not torch.equal(a["x_train"], b["x_train"])
+    assert torch.equal(a["x_train"], make_dataset("double_moons", seed=1)["x_train"])
+    # the Swiss roll has no noise: the seed shuffles which points train and which test
+    s1, s2 = make_dataset("swiss_roll", seed=1), make_dataset("swiss_roll", seed=2)
+    assert not torch.equal(s1["x_test"], s2["x_test"])
+    both = torch.cat([s1["x_train"], s1["x_test"]])
+    assert torch.equal(both[both[:, 0].argsort(stable=True)].sort(0).values,
+                       swiss_roll()[0].sort(0).values)
 
 
 @pytest.mark.parametrize("name", ["swiss_roll", "double_moons"])
 def test_even_odd_split_has_both_classes(name):
     d = make_dataset(name)
     assert d["x_train"].shape == (4000, 2) and d["x_test"].shape == (4000, 2)
-    assert d["y_train"].bincount().tolist() == [2000, 2000]
-    assert d["y_test"].bincount().tolist() == [2000, 2000]
+    # a random split: both classes in both halves, in about equal numbers
+    assert abs(d["y_train"].sum().item() - 2000) < 150 and abs(d["y_test"].sum().item() - 2000) < 150
 
 
 def test_unknown_dataset():

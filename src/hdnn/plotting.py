@@ -15,7 +15,7 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
 from hdnn.blocks import make_block  # noqa: E402
-from hdnn.data import PLOT_DOMAINS, load_dataset, pad_inputs  # noqa: E402
+from hdnn.data import PLOT_DOMAINS, pad_inputs, run_dataset  # noqa: E402
 from hdnn.provenance import NORMS_FILE, read_json  # noqa: E402
 from hdnn.reporting import figure2_paper, lemma3_ratio  # noqa: E402
 
@@ -41,23 +41,24 @@ def plot_dataset(data: dict, name: str, path: str) -> None:
 
 
 def load_model(path: str):
-    """A trained 2-D classifier from a run's model.pt: (block, W, µ, config)."""
+    """A trained 2-D classifier from a run's model.pt: (block, W, µ, config, data seed), the data
+    seed None where the run used the shared data file."""
     state = torch.load(path, weights_only=True)
     cfg = state["config"]
     block = make_block(state["arch"], cfg["nf"], state["depth"], cfg["T"] / state["depth"],
                        cfg["time_invariant"])
     block.load_state_dict(state["block"], strict=False)
-    return block, state["W"], state["mu"], cfg
+    return block, state["W"], state["mu"], cfg, state.get("data_seed")
 
 
 def decision_grid(model_path: str, data_path: str, dataset: str, n: int) -> pd.DataFrame:
     """Predicted probability of class 1 on an n × n grid over the paper's plot domain, plus the
     labelled test points (kind = grid / test)."""
-    block, W, mu, cfg = load_model(model_path)
+    block, W, mu, cfg, data_seed = load_model(model_path)
     (x0, x1), (y0, y1) = PLOT_DOMAINS[dataset]
     gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     pts = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
-    data = load_dataset(data_path)
+    data = run_dataset(data_path, dataset, data_seed)  # the run's own test points
     with torch.no_grad():
         prob = torch.sigmoid(block(pad_inputs(pts, cfg["nf"], cfg["input_placement"])) @ W + mu)
         test_pred = block(pad_inputs(data["x_test"], cfg["nf"], cfg["input_placement"])) @ W + mu
@@ -161,17 +162,17 @@ def plot_figure2(csv: str, png: str, pdf: str) -> None:
 def eigenvalue_table(metrics_paths, data_path: str) -> pd.DataFrame:
     """Lemma 3 on trained weights: the eigenvalues of Kᵀ D(y) K Jᵀ (the time-invariant vector
     field's Jacobian) at every test point, in float64, for each run of one network."""
-    data = load_dataset(data_path)
     frames = []
     for path in metrics_paths:
-        block, _, _, cfg = load_model(str(Path(path).with_name("model.pt")))
+        block, _, _, cfg, data_seed = load_model(str(Path(path).with_name("model.pt")))
+        rec = read_json(path)
+        data = run_dataset(data_path, rec["dataset"], data_seed)
         if block.arch not in ("H1", "H2") or not block.time_invariant:
             raise ValueError(f"{path}: a {'time-invariant' if block.time_invariant else 'time-varying'} "
                              f"{block.arch} is not allowed: Lemma 3 is about time-invariant H1/H2")
         y = pad_inputs(data["x_test"], cfg["nf"], cfg["input_placement"]).double()
         with torch.no_grad():
             lam = np.linalg.eigvals(block.double().vector_field_jacobian(y).numpy())   # (points, nf)
-        rec = read_json(path)
         frames.append(pd.DataFrame({"network": rec["setting"], "seed_index": rec["seed_index"],
                                     "point": np.repeat(np.arange(len(y)), lam.shape[1]),
                                     "re": lam.real.ravel(), "im": lam.imag.ravel()}))

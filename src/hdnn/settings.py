@@ -1,8 +1,16 @@
 """Named training settings of each study, resolved from the workflow config.
 
-Studies: ``table1`` (settings ``paper`` and ``tuned``, read from the chosen-settings files),
-``ablation`` (one setting per combination of its grid) and ``tuning`` (one per combination of
-T × lr, on top of the paper protocol, with a validation split).
+Studies:
+- ``table1``: one setting per protocol. ``code`` and ``paper`` are fixed in the config
+  (``table1.protocols``) before any run; ``tuned`` is ``tuning.start``'s protocol with the
+  settings the tuning search chose per (data set, arch) on validation data (``table1.tuned``).
+- ``tuning``: one setting per combination of ``tuning.grid`` on top of ``tuning.start``, trained
+  on 4/5 of the training set and scored on the rest (never the test set).
+- ``ablation``: one setting per combination of ``ablation.grid`` on top of ``ablation.start``, a
+  diagnostic comparison with the paper's test numbers that feeds no protocol.
+- ``experiments``: named changes to one protocol on chosen cells, the runs that explain a cell
+  off the paper (``experiments.runs``).
+Every study derives its own seeds (hdnn.train.run_cell), so no two studies share a run.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from pathlib import Path
 
 import yaml
 
-STUDIES = ("table1", "ablation", "tuning")
+STUDIES = ("table1", "ablation", "tuning", "experiments")
+FIXED_PROTOCOLS = ("code", "paper")   # fixed in the config; `tuned` comes from the search
+PROTOCOLS = FIXED_PROTOCOLS + ("tuned",)
 _SHORT = {"input_placement": "", "scheme": ""}
 
 
@@ -29,25 +39,52 @@ def load_chosen(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"chosen-settings file {path} is missing: it is written by the "
-                                f"ablation/tuning stages (snakemake --cores all ablation tuning)")
+                                f"tuning stages (snakemake --cores all tuning, or tuning_table2 for MNIST)")
     chosen = yaml.safe_load(path.read_text()) or {}
     if set(chosen) - {"common", "per_cell", "source"}:
         raise ValueError(f"{path}: unknown keys {sorted(set(chosen) - {'common', 'per_cell', 'source'})}")
     return chosen
 
 
-def paper_common(config: dict) -> dict:
-    return load_chosen(config["table1"]["protocols"]["paper"]).get("common", {})
+def table1_protocols(config: dict) -> list[str]:
+    """Table 1's protocols that can run now: the fixed ones, and ``tuned`` once its chosen-settings
+    file exists (the tuning stage writes it)."""
+    tuned = ["tuned"] if Path(config["table1"]["tuned"]).exists() else []
+    return list(config["table1"]["protocols"]) + tuned
+
+
+def protocol_settings(config: dict, protocol: str, dataset: str, arch: str) -> dict:
+    """TrainConfig keyword arguments of one protocol on one (data set, arch)."""
+    t1 = config["table1"]
+    if protocol == "tuned":
+        chosen = load_chosen(t1["tuned"])
+        start = protocol_settings(config, config["tuning"]["start"], dataset, arch)
+        return {**start, **chosen.get("common", {}),
+                **chosen.get("per_cell", {}).get(dataset, {}).get(arch, {})}
+    if protocol not in t1["protocols"]:
+        raise ValueError(f"protocol={protocol!r} is not allowed: one of "
+                         f"{', '.join(list(t1['protocols']) + ['tuned'])}")
+    return {**t1["base"], **t1["protocols"][protocol]}
 
 
 def setting_names(config: dict, study: str) -> list[str]:
     if study == "table1":
-        return list(config["table1"]["protocols"])
-    if study == "ablation":
-        return list(_grid_settings(config["ablation"]["grid"]))
-    if study == "tuning":
-        return list(_grid_settings(config["tuning"]["grid"]))
+        return table1_protocols(config)
+    if study in ("ablation", "tuning"):
+        return list(_grid_settings(config[study]["grid"]))
+    if study == "experiments":
+        return list(config["experiments"]["runs"])
     raise ValueError(f"study={study!r} is not allowed: one of {', '.join(STUDIES)}")
+
+
+def study_cells(config: dict, study: str, setting: str) -> dict[str, dict[str, list[int]]]:
+    """dataset → arch → depths a setting of a study runs on: Table 1's grid, the search's depths
+    (``tuning.depths``), or an experiment's own cells."""
+    t1 = config["table1"]
+    if study == "experiments":
+        return config["experiments"]["runs"][setting]["cells"]
+    depths = config["tuning"].get("depths", t1["depths"]) if study == "tuning" else t1["depths"]
+    return {dataset: {arch: ds for arch in t1["archs"]} for dataset, ds in depths.items()}
 
 
 def n_seeds(config: dict, study: str) -> int:
@@ -56,18 +93,19 @@ def n_seeds(config: dict, study: str) -> int:
 
 def resolve(config: dict, study: str, setting: str, dataset: str, arch: str) -> dict:
     """TrainConfig keyword arguments of one cell."""
-    base = dict(config["table1"]["base"])
     if study == "table1":
-        chosen = load_chosen(config["table1"]["protocols"][setting])
-        return {**base, **chosen.get("common", {}),
-                **chosen.get("per_cell", {}).get(dataset, {}).get(arch, {})}
+        return protocol_settings(config, setting, dataset, arch)
     if study == "ablation":
-        return {**base, **_grid_settings(config["ablation"]["grid"])[setting]}
+        start = protocol_settings(config, config["ablation"]["start"], dataset, arch)
+        return {**start, **_grid_settings(config["ablation"]["grid"])[setting]}
     if study == "tuning":
+        start = protocol_settings(config, config["tuning"]["start"], dataset, arch)
         over = _grid_settings(config["tuning"]["grid"])[setting]
         epochs = sorted(config["tuning"]["epochs"])
-        return {**base, **paper_common(config), **over, "validation": True,
-                "epochs": epochs[-1], "eval_epochs": epochs[:-1]}
+        return {**start, **over, "validation": True, "epochs": epochs[-1], "eval_epochs": epochs[:-1]}
+    if study == "experiments":
+        run = config["experiments"]["runs"][setting]
+        return {**protocol_settings(config, run["protocol"], dataset, arch), **run["settings"]}
     raise ValueError(f"study={study!r} is not allowed: one of {', '.join(STUDIES)}")
 
 
@@ -82,13 +120,11 @@ def figure2_network(config: dict, name: str) -> dict:
 
 
 def figure2_settings(config: dict, name: str) -> dict:
-    """TrainConfig keyword arguments of a Figure 2 network: ``figure2.protocol`` (``code``: the
-    authors' code's settings, table1.base; ``paper``/``tuned``: its arch's settings in that chosen
-    Table 1 protocol on the figure's data set), then ``figure2.settings``, then the network's
-    time_invariant."""
+    """TrainConfig keyword arguments of a Figure 2 network: its arch's settings in Table 1's
+    protocol ``figure2.protocol`` on the figure's data set, then ``figure2.settings``, then the
+    network's time_invariant."""
     f2, net = config["figure2"], figure2_network(config, name)
-    protocol = (dict(config["table1"]["base"]) if f2["protocol"] == "code"
-                else resolve(config, "table1", f2["protocol"], f2["dataset"], net["arch"]))
+    protocol = protocol_settings(config, f2["protocol"], f2["dataset"], net["arch"])
     return {**protocol, **f2.get("settings", {}), "time_invariant": net["time_invariant"]}
 
 

@@ -7,7 +7,7 @@ rule table1:
         md=R + "/tables/table1.md",
         tex=R + "/tables/table1.tex",
     params:
-        missing={p: config["table1"]["protocols"][p] for p in missing_protocols()},
+        missing=missing_protocols(),
     script:
         "../scripts/table1.py"
 
@@ -18,7 +18,6 @@ rule ablation_table:
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
         md=R + "/tables/table1_ablation.md",
-        chosen=config["ablation"]["output"],
     params:
         grid_keys=list(config["ablation"]["grid"]),
     script:
@@ -31,9 +30,10 @@ rule tuning_table:
         code=REPORT_CODE,
     output:
         md=R + "/tables/table1_tuning.md",
-        chosen=config["tuning"]["output"],
+        chosen=config["table1"]["tuned"],
     params:
         epochs=config["tuning"]["epochs"],
+        grid=config["tuning"]["grid"],
     script:
         "../scripts/tuning_table.py"
 

@@ -7,24 +7,17 @@ def run_paths(study, setting, dataset, arch, depth):
             for i in range(S.n_seeds(config, study))]
 
 
-def chosen_protocols():
-    """Table 1's protocols whose chosen-settings file exists; the others wait for their stage."""
-    return [p for p, path in config["table1"]["protocols"].items() if Path(path).exists()]
-
-
 def missing_protocols():
-    return [p for p in config["table1"]["protocols"] if p not in chosen_protocols()]
+    """Table 1's protocols that wait for their stage (tuned: the tuning search)."""
+    return {"tuned": config["table1"]["tuned"]} if "tuned" not in S.table1_protocols(config) else {}
 
 
 def cells(study):
-    """Every metrics.json of a study: its settings × Table 1's grid (the search may use fewer
-    depths: tuning.depths)."""
-    t1 = config["table1"]
-    settings = chosen_protocols() if study == "table1" else S.setting_names(config, study)
-    grid = config["tuning"].get("depths", t1["depths"]) if study == "tuning" else t1["depths"]
-    return [p for setting in settings
-            for dataset, depths in grid.items() for depth in depths
-            for arch in t1["archs"] for p in run_paths(study, setting, dataset, arch, depth)]
+    """Every metrics.json of a study: each setting × its cells (S.study_cells)."""
+    return [p for setting in S.setting_names(config, study)
+            for dataset, per_arch in S.study_cells(config, study, setting).items()
+            for arch, depths in per_arch.items() for depth in depths
+            for p in run_paths(study, setting, dataset, arch, depth)]
 
 
 for _study in S.STUDIES:
