@@ -49,14 +49,15 @@ def test_stall_iteration_of_synthetic_loss_curves():
 def test_figure2_settings_and_tracking_follow_the_config(monkeypatch):
     monkeypatch.chdir(ROOT)                     # chosen-settings files are relative to the root
     cfg = config()
-    assert cfg["figure2"]["protocol"] == "code"                   # the authors' code's settings
+    assert cfg["figure2"]["protocol"] == "code"                   # the authors' procedure
+    assert cfg["table1"]["protocols"]["code"] == {}               # code: table1.base as it is
     h1ti = S.figure2_settings(cfg, "H1-TI")
     assert h1ti == {**cfg["table1"]["base"], "epochs": 30, "time_invariant": True}
     assert S.figure2_settings(cfg, "H1")["time_invariant"] is False
-    cfg["figure2"]["protocol"] = "paper"                          # the chosen paper protocol
-    paper = yaml.safe_load((ROOT / cfg["table1"]["protocols"]["paper"]).read_text())["common"]
+    cfg["figure2"]["protocol"] = "paper"                          # a fixed Table 1 protocol
     h1 = S.figure2_settings(cfg, "H1")
-    assert {k: h1[k] for k in paper} == paper and h1["epochs"] == 30
+    paper = cfg["table1"]["protocols"]["paper"]
+    assert {k: h1[k] for k in paper} == paper and h1["epochs"] == 30 and h1["scheme"] == "joint"
     track = S.figure2_tracking(cfg, "FC")                         # 32 layers: ℓ <= 32 only
     assert track == {"mean_jacobian": None, "per_sample_median": [1, 11, 21, 31],
                      "per_sample_max": [1, 11, 21, 31]}

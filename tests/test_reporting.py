@@ -8,7 +8,8 @@ import yaml
 
 from hdnn.provenance import write_json
 from hdnn.reporting import (add_paper_table1, collect_runs, distance_to_paper, paper_values,
-                            params_row, write_ablation, write_table1, write_tuning)
+                            params_row, verdict, write_ablation, write_experiments, write_table1,
+                            write_tuning)
 from hdnn.reporting import BEST_EPOCH, collect_table2_runs, write_table2, write_tuning_table2
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "paper" / "REFERENCE.md"
@@ -61,20 +62,49 @@ def fake_runs(tmp_path, setting="paper", acc=lambda d, n, a, s: 0.9, seeds=2):
 def test_table1_has_every_cell_with_paper_beside(tmp_path):
     paths = fake_runs(tmp_path, acc=lambda d, n, a, s: 0.95 + 0.01 * s)
     out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
-    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"])
+    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"], tmp_path / "cells.csv")
     csv = pd.read_csv(out["csv"])
     assert len(csv) == 80 and csv["paper_test_acc"].between(0, 1).all()
     assert csv.query("dataset == 'swiss_roll' and depth == 4 and arch == 'MS1'")["paper_test_acc"].iloc[0] == pytest.approx(0.771)
     md = out["md"].read_text()
-    assert "95.5 ± 0.7 (77.1) †" in md          # far from the paper: marked
+    assert "95.5 ± 0.7 (77.1) †" in md          # far from the paper, outside our range: off
     assert "95.5 ± 0.7 (99.5) †" in md
-    assert "95.5 ± 0.7 (97.1)" in md and "95.5 ± 0.7 (97.1) †" not in md  # 1.6 points: not marked
+    assert re.search(r"95\.5 ± 0\.7 \(97\.1\)\s+\|", md)   # 1.6 points: a match, no mark
     assert re.search(r"parameters per layer \| nf = 4\s+\|\s+8\s+\|\s+10\s+\|\s+12\s+\|\s+20\s+\|\s+20", md)
     tex = out["tex"].read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and tex.count(r"\\") >= 10
 
 
-def test_ablation_chooses_the_setting_closest_to_the_paper(tmp_path):
+@pytest.mark.parametrize("mean,low,high,paper,expected", [
+    (97.0, 96.0, 98.0, 99.0, "match"),        # exactly 2 points: still a match
+    (96.9, 96.0, 98.0, 99.0, "off"),          # 2.1 points off and 99 lies beyond our max 98
+    (96.9, 94.0, 99.5, 99.0, "consistent"),   # the paper's run inside our seeds' range
+    (90.0, 80.0, 99.0, 99.0, "consistent"),   # on the range's edge counts as inside
+    (90.0, 80.0, 98.9, 99.0, "off"),
+])
+def test_verdict(mean, low, high, paper, expected):
+    assert verdict(mean, low, high, paper) == expected
+
+
+def test_per_cell_csv_and_verdict_counts(tmp_path):
+    paper = paper_values()["table1"]
+    # seed 0 hits the paper, seed 1 lies 10 points under: mean 5 off, paper within the range
+    acc = lambda d, n, a, s: paper[d][n][a] / 100 - 0.1 * s - (0.5 if a == "H2" else 0)  # noqa: E731
+    paths = fake_runs(tmp_path, acc=acc)
+    out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
+    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"], tmp_path / "cells.csv")
+    cells = pd.read_csv(tmp_path / "cells.csv")
+    assert list(cells.columns) == ["protocol", "dataset", "depth", "arch", "n", "mean", "sd", "min",
+                                   "max", "paper", "verdict", "diverged"]
+    assert len(cells) == 40 and (cells.n == 2).all()
+    assert set(cells[cells.arch == "H2"].verdict) == {"off"}
+    assert set(cells[cells.arch != "H2"].verdict) == {"consistent"}
+    row = cells.query("dataset == 'swiss_roll' and depth == 4 and arch == 'MS1'").iloc[0]
+    assert (row["mean"], row["min"], row["max"], row["paper"]) == pytest.approx((72.1, 67.1, 77.1, 77.1))
+    assert "| paper      |       0 |           32 |     8 |      40 |" in out["md"].read_text()
+
+
+def test_ablation_is_a_diagnostic_that_chooses_nothing(tmp_path):
     paper = paper_values()["table1"]
     near = fake_runs(tmp_path, "near", acc=lambda d, n, a, s: paper[d][n][a] / 100 - 0.01)
     far = fake_runs(tmp_path, "far", acc=lambda d, n, a, s: 0.5)
@@ -82,22 +112,53 @@ def test_ablation_chooses_the_setting_closest_to_the_paper(tmp_path):
     dist = distance_to_paper(add_paper_table1(df))
     assert dist.iloc[0]["setting"] == "near"
     assert dist.iloc[0]["mean_abs_dev_points"] == pytest.approx(1.0, abs=1e-6)
-    chosen = tmp_path / "chosen.yaml"
-    write_ablation(df, tmp_path / "abl.md", chosen, ["T", "scheme", "input_placement"])
-    assert "common:\n  T: 0.8\n  scheme: joint\n  input_placement: code" in chosen.read_text()
+    write_ablation(df, tmp_path / "abl.md", ["T", "scheme", "input_placement"])
+    text = (tmp_path / "abl.md").read_text()
+    assert "diagnostic" in text and "feeds no protocol" in text
+    assert set(p.name for p in tmp_path.iterdir()) == {"near", "far", "abl.md"}   # no chosen file
+
+
+def tuning_rows(val):
+    """Search runs of 50 epochs, also scored after 10 (and 100 when the grid goes there)."""
+    rows = []
+    for (T, scheme), (v, test) in val.items():
+        for depth in (4, 8):
+            rows.append({"dataset": "swiss_roll", "arch": "H1", "depth": depth, "setting": f"{T}{scheme}",
+                         "seed_index": 0, "cfg_T": T, "cfg_scheme": scheme, "val_acc": v,
+                         "epoch10_val_acc": v - 0.3, "epoch50_val_acc": v - 0.1, "test_acc": test})
+    return pd.DataFrame(rows)
 
 
 def test_tuning_picks_best_validation_never_test(tmp_path):
-    rows = []
-    for T, lr, val, test in ((0.8, 0.05, 0.7, 0.99), (2.0, 0.05, 0.9, 0.5)):
-        for depth in (4, 8):
-            rows.append({"dataset": "swiss_roll", "arch": "H1", "depth": depth, "cfg_T": T,
-                         "cfg_lr": lr, "val_acc": val, "epoch10_val_acc": val - 0.3,
-                         "test_acc": test})
+    df = tuning_rows({(0.8, "joint"): (0.7, 0.99), (2.0, "alternating"): (0.9, 0.5),
+                      (3.0, "joint"): (0.8, 0.6)})
     chosen = tmp_path / "tuned.yaml"
-    write_tuning(pd.DataFrame(rows), tmp_path / "tuning.md", chosen, {"scheme": "joint"}, [10, 50])
+    grid = {"T": [0.8, 2.0, 3.0], "scheme": ["alternating", "joint"]}
+    write_tuning(df, tmp_path / "tuning.md", chosen, grid, [10, 50])
     text = chosen.read_text()
-    assert "T: 2.0" in text and "epochs: 50" in text and "scheme: joint" in text
+    assert "T: 2.0" in text and "epochs: 50" in text and "scheme: alternating" in text
+    md = (tmp_path / "tuning.md").read_text()
+    # 50 epochs is the largest searched: flagged; T = 2.0 is inside its grid; scheme is no number
+    assert "swiss_roll H1: epochs = 50 (grid 10–50)" in md and "T = 2" not in md
+
+
+def test_tuning_flags_a_choice_on_the_edge_of_a_numeric_grid(tmp_path):
+    df = tuning_rows({(0.8, "joint"): (0.95, 0.5), (2.0, "joint"): (0.9, 0.99)})
+    write_tuning(df, tmp_path / "tuning.md", tmp_path / "tuned.yaml", {"T": [0.8, 2.0]}, [10, 50])
+    assert "swiss_roll H1: T = 0.8 (grid 0.8–2)" in (tmp_path / "tuning.md").read_text()
+
+
+def test_experiments_sit_beside_the_protocol_runs_they_change(tmp_path):
+    paper = paper_values()["table1"]
+    base = fake_runs(tmp_path, "code", acc=lambda d, n, a, s: 0.5)
+    exp = fake_runs(tmp_path, "more_epochs", acc=lambda d, n, a, s: paper[d][n][a] / 100)
+    runs = {"more_epochs": {"protocol": "code", "settings": {"epochs": 100},
+                            "cells": {"swiss_roll": {"MS1": [4]}}, "why": "Too few epochs?"}}
+    write_experiments(collect_runs(base), collect_runs(exp), runs, tmp_path / "exp.md")
+    md = (tmp_path / "exp.md").read_text()
+    assert "## `more_epochs`: protocol `code` with epochs = 100" in md and "Too few epochs?" in md
+    row = re.sub(r" +", " ", md.splitlines()[-1])
+    assert row == "| swiss_roll | 4 | MS1 | 77.1 | 50.0 ± 0.0 [50.0, 50.0] (off) | 77.1 ± 0.0 [77.1, 77.1] (match) |"
 
 
 # --- Table 2 (MNIST) --------------------------------------------------------------------------

@@ -1,10 +1,17 @@
 import math
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 
-from hdnn.data import make_dataset
-from hdnn.train import TrainConfig, _fit_output, _fresh_output, _output_loss, train_cell
+from hdnn import settings as S
+from hdnn.data import make_dataset, save_dataset
+from hdnn.provenance import read_json
+from hdnn.train import (Ensemble, TrainConfig, _fit_output, _fresh_output, _output_loss, data_seed,
+                        run_cell, train_cell)
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SMALL = dict(epochs=2, refit_epochs=2, batch_size=50)
 
@@ -92,3 +99,112 @@ def test_loss_is_eq12():
     bce = -(math.log(torch.sigmoid(z[0])) + math.log(1 - torch.sigmoid(z[1]))) / 2
     expected = bce + 0.1 * (4 + 1 + 0.25)
     assert float(_output_loss(feats, labels, W, mu, 0.1)[0]) == pytest.approx(expected, rel=1e-6)
+
+
+# --- The authors' details, one option each (hdnn.train module docstring) ----------------------
+
+TINY = dict(epochs=2, refit_epochs=2, batch_size=50, scheme="joint")
+
+
+def test_bias_init_option():
+    normal = Ensemble("H1", 4, 3, 0.1, False, [0], bias_init="normal").params["b"]
+    zeros = Ensemble("H1", 4, 3, 0.1, False, [0], bias_init="zeros").params["b"]
+    assert (zeros == 0).all() and (normal != 0).all()
+    assert Ensemble("H1", 4, 3, 0.1, False, [0]).params["b"].ne(0).all()   # the authors' default
+
+
+def test_ms2_init_option_gives_skew_entries_of_variance_two():
+    diffs = Ensemble("MS2", 16, 200, 0.1, False, [0], ms2_init="differences").params["k_upper"]
+    plain = Ensemble("MS2", 16, 200, 0.1, False, [0], ms2_init="entries").params["k_upper"]
+    assert float(diffs.detach().var()) == pytest.approx(2.0, rel=0.05)
+    assert float(plain.detach().var()) == pytest.approx(1.0, rel=0.05)
+    # other blocks ignore it
+    a = Ensemble("H1", 4, 3, 0.1, False, [0], ms2_init="differences").params["K"]
+    assert torch.equal(a, Ensemble("H1", 4, 3, 0.1, False, [0], ms2_init="entries").params["K"])
+
+
+def test_output_init_option():
+    gens = [torch.Generator().manual_seed(0)]
+    W, mu = _fresh_output(gens, 4, "zeros")
+    assert (W == 0).all() and (mu == 0).all()
+    W, mu = _fresh_output(gens, 4, "uniform")
+    assert (W != 0).all() and W.abs().max() <= 0.5
+
+
+@pytest.mark.parametrize("scheme", ["alternating", "joint"])
+def test_output_penalty_half_is_the_full_penalty_at_half_the_weight(moons, scheme):
+    cfg = dict(TINY, scheme=scheme, alpha_c=0.2)
+    half = train_cell(moons, "H1", 2, [4], TrainConfig(output_penalty="half", **cfg), progress=False)
+    full = train_cell(moons, "H1", 2, [4], TrainConfig(output_penalty="full", **{**cfg, "alpha_c": 0.1}),
+                      progress=False)
+    other = train_cell(moons, "H1", 2, [4], TrainConfig(output_penalty="full", **cfg), progress=False)
+    assert half[0]["metrics"]["loss_curve"] == pytest.approx(full[0]["metrics"]["loss_curve"], rel=1e-6)
+    assert half[0]["metrics"]["loss_curve"] != pytest.approx(other[0]["metrics"]["loss_curve"], rel=1e-6)
+
+
+def test_adam_step_reset_sets_the_counter_to_the_epoch_index(moons):
+    """With one minibatch per epoch, step e of plain Adam is already step e + 1: the reset changes
+    nothing. With several minibatches per epoch it keeps epoch e's bias correction at step e + 1."""
+    def curve(batch_size, reset):
+        cfg = TrainConfig(**{**TINY, "epochs": 3, "batch_size": batch_size, "adam_step_reset": reset})
+        return train_cell(moons, "H1", 2, [1], cfg, progress=False)[0]["metrics"]["loss_curve"]
+    whole = len(moons["y_train"])
+    assert curve(whole, True) == curve(whole, False)
+    assert curve(50, True) != pytest.approx(curve(50, False), rel=1e-4)
+
+
+def test_each_seed_trains_on_its_own_data(moons, tmp_path):
+    other = make_dataset("double_moons", n_points=400, seed=9)
+    cfg = TrainConfig(**TINY)
+    alone = train_cell(other, "H1", 2, [5], cfg, progress=False)[0]["metrics"]
+    mixed = train_cell([moons, other], "H1", 2, [3, 5], cfg, progress=False)[1]["metrics"]
+    assert mixed["test_acc"] == pytest.approx(alone["test_acc"], abs=1e-6)
+    assert mixed["loss_curve"] == pytest.approx(alone["loss_curve"], rel=1e-5)
+    with pytest.raises(ValueError, match="one per seed"):
+        train_cell([moons], "H1", 2, [3, 5], cfg, progress=False)
+
+
+@pytest.mark.parametrize("per_seed", [True, False])
+def test_run_cell_draws_data_per_seed_and_seeds_per_study(tmp_path, per_seed):
+    save_dataset(make_dataset("double_moons", n_points=400, seed=0), tmp_path / "data.pt")
+    settings = dict(TINY, data_per_seed=per_seed)
+    recs = {}
+    for study in ("table1", "tuning"):
+        outs = [str(tmp_path / study / f"seed{i}" / "metrics.json") for i in range(2)]
+        run_cell(tmp_path / "data.pt", outs, study, "code", "double_moons", "H1", 2, settings,
+                 base_seed=0, progress=False)
+        recs[study] = [read_json(p) for p in outs]
+    seeds = {study: [r["seed"] for r in rs] for study, rs in recs.items()}
+    assert len(set(seeds["table1"]) | set(seeds["tuning"])) == 4   # no study shares a seed
+    data_seeds = [r["data_seed"] for r in recs["table1"]]
+    if per_seed:
+        assert data_seeds == [data_seed(s) for s in seeds["table1"]]
+        state = torch.load(tmp_path / "table1" / "seed0" / "model.pt", weights_only=True)
+        assert state["data_seed"] == data_seeds[0]
+    else:
+        assert data_seeds == [None, None]
+
+
+def test_protocols_are_fixed_in_the_config():
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg.update(yaml.safe_load((ROOT / "config" / "tuning_table1.yaml").read_text()))
+    code = S.resolve(cfg, "table1", "code", "swiss_roll", "H1")
+    # The authors' procedure in every detail (their code: scheme, placement, T, init, penalty,
+    # the step-counter reset, data drawn per seed).
+    assert {k: code[k] for k in ("scheme", "input_placement", "T", "lr", "epochs", "batch_size",
+                                 "alpha", "alpha_c", "bias_init", "ms2_init", "output_init",
+                                 "output_penalty", "adam_step_reset", "data_per_seed")} == {
+        "scheme": "alternating", "input_placement": "code", "T": 0.8, "lr": 0.05, "epochs": 50,
+        "batch_size": 125, "alpha": 5e-4, "alpha_c": 1e-4, "bias_init": "normal",
+        "ms2_init": "differences", "output_init": "zeros", "output_penalty": "half",
+        "adam_step_reset": True, "data_per_seed": True}
+    paper = S.resolve(cfg, "table1", "paper", "swiss_roll", "H1")
+    # The paper's text: one Adam over block and output layer, [y0; 0; 0], α_c ‖W‖², plain Adam.
+    assert {k: paper[k] for k in ("scheme", "input_placement", "output_penalty", "adam_step_reset")} == {
+        "scheme": "joint", "input_placement": "paper", "output_penalty": "full", "adam_step_reset": False}
+    assert {k: v for k, v in paper.items() if k not in cfg["table1"]["protocols"]["paper"]} == \
+        {k: v for k, v in code.items() if k not in cfg["table1"]["protocols"]["paper"]}
+    search = S.resolve(cfg, "tuning", S.setting_names(cfg, "tuning")[0], "swiss_roll", "H1")
+    assert search["validation"] is True and search["output_penalty"] == "full"   # starts from paper
+    for name in S.setting_names(cfg, "tuning"):
+        TrainConfig(**S.resolve(cfg, "tuning", name, "double_moons", "MS2"))   # every setting valid

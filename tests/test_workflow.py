@@ -21,7 +21,7 @@ def test_smoke_dag_produces_table1_and_figure1(smoke):
     cfg = yaml.safe_load((smoke / "config" / "smoke.yaml").read_text())["table1"]
     df = pd.read_csv(out / "tables" / "table1.csv")
     cells = {(d, n, a) for d, ns in cfg["depths"].items() for n in ns for a in cfg["archs"]}
-    for protocol in ("paper", "tuned"):
+    for protocol in ("code", "paper", "tuned"):
         sub = df[df.setting == protocol]
         assert set(zip(sub.dataset, sub.depth, sub.arch)) == cells
         assert len(sub) == len(cells) * cfg["n_seeds"]
@@ -30,12 +30,22 @@ def test_smoke_dag_produces_table1_and_figure1(smoke):
     for r in df.itertuples():
         assert r.paper_test_acc == pytest.approx(paper[r.dataset][r.depth][r.arch] / 100)
     md = (out / "tables" / "table1.md").read_text()
-    assert "## Protocol `paper`" in md and "## Protocol `tuned`" in md
+    assert all(f"## Protocol `{p}`" in md for p in ("code", "paper", "tuned"))
+    cells_csv = pd.read_csv(out / "tables" / "table1_cells.csv")
+    assert len(cells_csv) == 3 * len(cells) and set(cells_csv.verdict) <= {"match", "consistent", "off"}
+    assert (cells_csv.n == cfg["n_seeds"]).all()
+    # No two runs share a seed, across protocols too.
+    assert df.seed.nunique() == len(df)
     assert (out / "figures" / "figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "figures" / "figure1.pdf").read_bytes()[:5] == b"%PDF-"
     assert (out / "figures" / "figure1.png").stat().st_size > 10_000
     assert (out / "tables" / "table1_ablation.md").exists()
     assert (out / "tables" / "table1_tuning.md").exists()
+    experiments = (out / "tables" / "table1_experiments.md").read_text()
+    assert "## `more_epochs`: protocol `code` with epochs = 3" in experiments
+    report = (out / "paper" / "table1_report.md").read_text()
+    assert "## Provenance" in report and "<!-- training-code sha256=" in report
+    assert (out / "paper" / "data" / "table1_cells.csv").read_text() == (out / "tables" / "table1_cells.csv").read_text()
 
 
 @pytest.mark.slow
@@ -127,6 +137,9 @@ BAD_CONFIGS = [
     ("figure2:\n  stal: {window: 32, threshold: 0.01}\n", "stal"),
     ("figure2:\n  kinds: {mean_jacobian: every}\n", "every"),
     ("figure2:\n  networks: [{name: X, arch: H1, depth: 4}]\n", "time_invariant"),
+    ("table1:\n  protocols: {paper: {bias_init: uniform}}\n", "uniform"),
+    ("tuning:\n  start: tuned\n", "tuned"),
+    ("experiments:\n  runs: {x: {protocol: code, settings: {}, cells: {swiss_roll: {H3: [4]}}, why: y}}\n", "H3"),
 ]
 
 

@@ -54,17 +54,40 @@ def add_paper_table1(df: pd.DataFrame, paper: dict | None = None) -> pd.DataFram
     return out
 
 
+VERDICTS = ("match", "consistent", "off")
+VERDICT_MARKS = {"match": "", "consistent": " °", "off": " †"}
+
+
+def verdict(mean: float, low: float, high: float, paper: float) -> str:
+    """match: |our mean − paper| ≤ MARK_POINTS; consistent: not a match, but the paper's single
+    run lies within our seeds' range [low, high]; off: neither. All in percent."""
+    if abs(mean - paper) <= MARK_POINTS:
+        return "match"
+    return "consistent" if low <= paper <= high else "off"
+
+
 def _cell_stats(df: pd.DataFrame) -> pd.DataFrame:
     g = df.groupby(["setting", "dataset", "depth", "arch"], sort=False)
-    return g.agg(mean=("test_acc", "mean"), sd=("test_acc", "std"), n=("test_acc", "size"),
+    return g.agg(mean=("test_acc", "mean"), sd=("test_acc", "std"), min=("test_acc", "min"),
+                 max=("test_acc", "max"), n=("test_acc", "size"),
                  diverged=("diverged", "sum"), paper=("paper_test_acc", "first")).reset_index()
 
 
+def table1_cells(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per (protocol, cell), in percent: n, mean, sd, min, max over seeds, the paper's
+    value and the verdict (``verdict``). Input: collect_runs + add_paper_table1."""
+    stats = _cell_stats(df).rename(columns={"setting": "protocol"})
+    for col in ("mean", "sd", "min", "max", "paper"):
+        stats[col] = 100 * stats[col]
+    stats["sd"] = stats["sd"].fillna(0.0)
+    stats["verdict"] = [verdict(*v) for v in stats[["mean", "min", "max", "paper"]].itertuples(index=False)]
+    return stats[["protocol", "dataset", "depth", "arch", "n", "mean", "sd", "min", "max",
+                  "paper", "verdict", "diverged"]]
+
+
 def _fmt_cell(r) -> str:
-    mark = " †" if abs(100 * r["mean"] - r["paper"]) > MARK_POINTS else ""  # paper in %
-    sd = 0.0 if pd.isna(r["sd"]) else r["sd"]
     div = f" [{int(r['diverged'])} diverged]" if r["diverged"] else ""
-    return f"{100 * r['mean']:.1f} ± {100 * sd:.1f} ({r['paper']:g}){mark}{div}"
+    return f"{r['mean']:.1f} ± {r['sd']:.1f} ({r['paper']:g}){VERDICT_MARKS[r['verdict']]}{div}"
 
 
 def params_row(archs, nf: int = 4) -> dict[str, int]:
@@ -72,14 +95,12 @@ def params_row(archs, nf: int = 4) -> dict[str, int]:
     return {a: make_block(a, nf=nf, depth=2, h=0.1).params_per_layer() for a in archs}
 
 
-def table1_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per setting, the paper's layout: rows (dataset, depth), columns architectures."""
-    stats = _cell_stats(df)
-    stats["paper"] = stats["paper"] * 100
-    stats["cell"] = stats.apply(_fmt_cell, axis=1)
-    archs = _paper_order(df["arch"])
+def table1_frames(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Per protocol, the paper's layout: rows (dataset, depth), columns architectures."""
+    stats = cells.assign(cell=cells.apply(_fmt_cell, axis=1))
+    archs = _paper_order(cells["arch"])
     out = {}
-    for setting, s in stats.groupby("setting", sort=False):
+    for setting, s in stats.groupby("protocol", sort=False):
         wide = s.pivot(index=["dataset", "depth"], columns="arch", values="cell")
         wide = wide.reindex(columns=archs)
         order = {"swiss_roll": 0, "double_moons": 1}
@@ -101,31 +122,75 @@ def distance_to_paper(df: pd.DataFrame) -> pd.DataFrame:
             .reset_index().sort_values("mean_abs_dev_points"))
 
 
-def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str,
+def verdict_counts(cells: pd.DataFrame) -> pd.DataFrame:
+    """Per protocol: the number of cells of each verdict."""
+    counts = cells.groupby("protocol", sort=False)["verdict"].value_counts().unstack(fill_value=0)
+    return counts.reindex(columns=list(VERDICTS), fill_value=0).assign(cells=counts.sum(axis=1))
+
+
+def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str,
                  missing: dict[str, str] | None = None) -> None:
-    """Table 1 for every protocol present; ``missing`` names protocols whose settings have not
-    been chosen yet (protocol → chosen-settings file), so the table says so instead of hiding it."""
+    """Table 1 for every protocol present: one row per run (``csv``), one per cell with its
+    verdict (``cells_csv``), the paper's layout (``md``, ``tex``). ``missing`` names protocols
+    whose settings have not been chosen yet (protocol → chosen-settings file), so the table says
+    so instead of hiding it."""
     df = add_paper_table1(df)
     df.drop(columns=["path"]).to_csv(csv, index=False)
-    frames = table1_frames(df)
+    cells = table1_cells(df)
+    cells.to_csv(cells_csv, index=False, float_format="%.4f")
+    frames = table1_frames(cells)
     dist = distance_to_paper(df).set_index("setting")
+    counts = verdict_counts(cells)
     lines = ["# Table 1: test accuracy (%), nf = 4", "",
-             f"Each cell: ours mean ± sd over seeds (paper's single run); † marks a deviation "
-             f"beyond {MARK_POINTS:g} points. Accuracies from the runs' metrics.json files.", ""]
+             f"Each cell: ours mean ± sd over seeds (paper's single run). Verdict per cell: match "
+             f"(|ours − paper| ≤ {MARK_POINTS:g} points, no mark), consistent (° : not a match, but "
+             f"the paper's run lies within our seeds' [min, max]), off (†: neither). Accuracies "
+             f"from the runs' metrics.json files; per-cell numbers in table1_cells.csv.", "",
+             counts.reset_index().to_markdown(index=False), ""]
     for protocol, path in (missing or {}).items():
         lines += [f"**Protocol `{protocol}` not run yet:** its settings file `{path}` does not "
                   f"exist; the stage that writes it has not run.", ""]
     tex_parts = []
     for setting, wide in frames.items():
-        d = dist.loc[setting]
+        d, c = dist.loc[setting], counts.loc[setting]
         lines += [f"## Protocol `{setting}`", "",
-                  f"Mean |ours − paper| over cells: {d['mean_abs_dev_points']:.2f} points "
-                  f"(max {d['max_abs_dev_points']:.1f}); cells beyond {MARK_POINTS:g} points: "
-                  f"{int(d['cells_beyond_2_points'])}; diverged runs: {int(d['diverged_runs'])}.", "",
+                  f"{c['match']} match, {c['consistent']} consistent, {c['off']} off of "
+                  f"{c['cells']} cells. Mean |ours − paper| over cells: "
+                  f"{d['mean_abs_dev_points']:.2f} points (max {d['max_abs_dev_points']:.1f}); "
+                  f"diverged runs: {int(d['diverged_runs'])}.", "",
                   wide.reset_index().to_markdown(index=False), ""]
         tex_parts.append(_latex(wide, setting))
     Path(md).write_text("\n".join(lines))
     Path(tex).write_text("\n\n".join(tex_parts) + "\n")
+
+
+def write_experiments(table1: pd.DataFrame, experiments: pd.DataFrame, runs: dict, md: str) -> None:
+    """Each experiment beside the protocol runs it changes, cell by cell: what moves a cell that
+    is off the paper. ``runs`` is the config's experiments.runs (protocol, settings, cells, why)."""
+    base = table1_cells(add_paper_table1(table1)).set_index(["protocol", "dataset", "depth", "arch"])
+    exp = table1_cells(add_paper_table1(experiments)).set_index(["protocol", "dataset", "depth", "arch"])
+    lines = ["# Table 1 experiments: what moves the cells off the paper", "",
+             "Each experiment changes one setting of a protocol on chosen cells and reruns them on "
+             "seeds of their own; ours mean ± sd [min, max] (verdict), test accuracy %.", ""]
+    for name, run in runs.items():
+        change = ", ".join(f"{k} = {v}" for k, v in run["settings"].items())
+        rows = []
+        for dataset, per_arch in run["cells"].items():
+            for arch, depths in per_arch.items():
+                for depth in depths:
+                    key = (run["protocol"], dataset, depth, arch)
+                    b = base.loc[key] if key in base.index else None
+                    e = exp.loc[(name, dataset, depth, arch)]
+                    rows.append({"data set": dataset, "layers": depth, "arch": arch, "paper": f"{e['paper']:g}",
+                                 f"`{run['protocol']}`": "not run" if b is None else _fmt_range(b),
+                                 f"with {change}": _fmt_range(e)})
+        lines += [f"## `{name}`: protocol `{run['protocol']}` with {change}", "", run["why"], "",
+                  pd.DataFrame(rows).to_markdown(index=False), ""]
+    Path(md).write_text("\n".join(lines))
+
+
+def _fmt_range(r) -> str:
+    return f"{r['mean']:.1f} ± {r['sd']:.1f} [{r['min']:.1f}, {r['max']:.1f}] ({r['verdict']})"
 
 
 def _tex(s) -> str:
@@ -360,9 +425,11 @@ def write_tuning_table2(df: pd.DataFrame, md: str, chosen_path: str) -> None:
     _write_chosen(chosen_path, {"per_cell": per_arch, "source": f"tuning search: {md}"})
 
 
-def write_report(tables: list[str], figures: list[str], out: str) -> None:
-    """The replication report: every table the workflow wrote, then the figures (copied beside
-    the report so that it stands on its own). Missing inputs are named, never invented."""
+def write_report(tables: list[str], figures: list[str], out: str, data: list[str] = (),
+                 provenance: list[str] = ()) -> None:
+    """The replication report: every table the workflow wrote, then the figures and the data
+    files (copied beside the report so that it stands on its own, under figures/ and data/), then
+    ``provenance`` (hdnn.staleness.provenance_lines). Missing inputs are named, never invented."""
     import shutil
 
     out = Path(out)
@@ -374,11 +441,15 @@ def write_report(tables: list[str], figures: list[str], out: str) -> None:
     for path in tables:
         text = Path(path).read_text()
         parts += [text.replace("\n# ", "\n## ").replace("# ", "## ", 1), ""]
-    for path in figures:
-        dst = out.parent / "figures" / Path(path).name
-        dst.parent.mkdir(exist_ok=True)
-        shutil.copyfile(path, dst)
-        parts += [f"![{dst.stem}](figures/{dst.name})", ""]
+    for kind, paths in (("figures", figures), ("data", data)):
+        for path in paths:
+            dst = out.parent / kind / Path(path).name
+            dst.parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, dst)
+            parts += [f"![{dst.stem}](figures/{dst.name})" if kind == "figures"
+                      else f"Data: [`{kind}/{dst.name}`]({kind}/{dst.name})", ""]
+    if provenance:
+        parts += ["## Provenance", "", *provenance]
     out.write_text("\n".join(parts))
 
 

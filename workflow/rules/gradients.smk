@@ -115,8 +115,12 @@ rule report_figure2:
     input:
         tables=[R + "/tables/gradients_summary.md"],
         figures=[R + "/figures/figure2.png", R + "/figures/eigenvalues.png"],
-        code=REPORT_CODE,
+        data=[R + "/tables/gradients_summary.csv"],
+        runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
+        code=REPORT_CODE + [SRC + "staleness.py"],
     output:
         config["report_dir"] + "/figure2_report.md",
+    params:
+        train_code=GRADIENT_CODE,
     script:
         "../scripts/report.py"

@@ -6,6 +6,7 @@ rule table1:
         csv=R + "/tables/table1.csv",
         md=R + "/tables/table1.md",
         tex=R + "/tables/table1.tex",
+        cells=R + "/tables/table1_cells.csv",
     params:
         missing=missing_protocols(),
     script:
@@ -38,6 +39,21 @@ rule tuning_table:
         "../scripts/tuning_table.py"
 
 
+rule experiments_table:
+    """Each experiment beside the protocol runs it changes: what moves a cell off the paper."""
+    input:
+        table1=cells("table1"),
+        runs=cells("experiments"),
+        code=REPORT_CODE + ["config/paper_values.yaml"],
+    output:
+        md=R + "/tables/table1_experiments.md",
+    params:
+        runs={name: {**run, "cells": in_table1(run["cells"])}
+              for name, run in config["experiments"]["runs"].items()},
+    script:
+        "../scripts/experiments_table.py"
+
+
 rule ablation:
     input:
         rules.ablation_table.output,
@@ -56,14 +72,19 @@ def optional(path):
 
 
 rule report_table1:
-    """paper/: Table 1, its ablation and search, and Figure 1, in one committed report."""
+    """paper/: Table 1, its experiments, ablation and search, Figure 1 and the per-cell data, in
+    one committed report with the provenance of its runs."""
     input:
-        tables=[R + "/tables/table1.md"]
+        tables=[R + "/tables/table1.md", R + "/tables/table1_experiments.md"]
         + optional(R + "/tables/table1_ablation.md")
         + optional(R + "/tables/table1_tuning.md"),
         figures=[R + "/figures/figure1.png"],
-        code=REPORT_CODE,
+        data=[R + "/tables/table1_cells.csv"],
+        runs=cells("table1") + cells("experiments"),
+        code=REPORT_CODE + [SRC + "staleness.py"],
     output:
         config["report_dir"] + "/table1_report.md",
+    params:
+        train_code=TRAIN_CODE,
     script:
         "../scripts/report.py"

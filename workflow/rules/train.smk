@@ -12,10 +12,23 @@ def missing_protocols():
     return {"tuned": config["table1"]["tuned"]} if "tuned" not in S.table1_protocols(config) else {}
 
 
+def in_table1(cells):
+    """Cells (dataset → arch → depths) within Table 1's configured grid: an experiment explains
+    Table 1 cells, so one outside the grid (e.g. in the smoke grid) is not run."""
+    t1 = config["table1"]
+    out = {}
+    for dataset, per_arch in cells.items():
+        for arch, depths in per_arch.items():
+            kept = [d for d in depths if arch in t1["archs"] and d in t1["depths"].get(dataset, [])]
+            if kept:
+                out.setdefault(dataset, {})[arch] = kept
+    return out
+
+
 def cells(study):
     """Every metrics.json of a study: each setting × its cells (S.study_cells)."""
     return [p for setting in S.setting_names(config, study)
-            for dataset, per_arch in S.study_cells(config, study, setting).items()
+            for dataset, per_arch in in_table1(S.study_cells(config, study, setting)).items()
             for arch, depths in per_arch.items() for depth in depths
             for p in run_paths(study, setting, dataset, arch, depth)]
 

@@ -2,4 +2,4 @@ from hdnn.reporting import collect_runs, write_table1
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 write_table1(collect_runs(sm.input.runs), sm.output.csv, sm.output.md, sm.output.tex,
-             missing=sm.params.missing)
+             sm.output.cells, missing=sm.params.missing)

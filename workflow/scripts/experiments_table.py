@@ -1,0 +1,5 @@
+from hdnn.reporting import collect_runs, write_experiments
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+write_experiments(collect_runs(sm.input.table1), collect_runs(sm.input.runs), sm.params.runs,
+                  sm.output.md)
