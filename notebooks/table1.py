@@ -47,3 +47,14 @@ plt.show()
 cell = runs.groupby(["setting", "dataset", "depth", "arch"]).agg(
     ours=("test_acc", "mean"), paper=("paper_test_acc", "first"))
 (100 * (cell.ours - cell.paper)).unstack("arch").round(1)
+
+# %% [markdown]
+# Verdict per cell (`table1_cells.csv`): match (|ours − paper| ≤ 2 points), consistent (the
+# paper's single run within our seeds' [min, max]) or off. Counts per protocol, then the cells
+# that are off with our range beside the paper's value:
+
+# %%
+cells = pd.read_csv(RESULTS / "tables" / "table1_cells.csv")
+counts = cells.groupby("protocol", sort=False).verdict.value_counts().unstack(fill_value=0)
+print(counts)
+cells[cells.verdict == "off"].round(1)
