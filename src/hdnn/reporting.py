@@ -267,7 +267,7 @@ def write_tuning(df: pd.DataFrame, md: str, chosen_path: str, grid: dict, epochs
     edges = _edges(best, {**grid, "epochs": list(epochs)})
     Path(md).write_text("\n".join([
         "# Table 1 tuning search (validation accuracy, never the test set)", "",
-        f"Mean validation accuracy over the searched depths ({', '.join(f'{d}: {sorted(g.depth.unique())}' for d, g in df.groupby('dataset'))}) "
+        f"Mean validation accuracy over the searched depths ({', '.join(f'{d}: {sorted(map(int, g.depth.unique()))}' for d, g in df.groupby('dataset'))}) "
         f"for every ({', '.join(keys)}, epochs); the validation split is every 5th training point "
         f"and the test set is never loaded. {df.groupby(['setting', 'dataset', 'depth', 'arch']).size().min()} "
         f"seed(s) per search cell, seeds of their own.", "", "## Chosen", "",
