@@ -32,8 +32,9 @@ def main():
         targets = [f"{tmp}/runs/table1/{args.protocol}/{dataset}/{arch}/depth{depth}/seed0/metrics.json"
                    for dataset, depths in t1["depths"].items() for depth in depths for arch in t1["archs"]]
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(args.cores), "--quiet",
-                        "all", "--config", f"results_dir={tmp}", *targets],
+        # Targets first: --config takes every argument after it.
+        subprocess.run([sys.executable, "-m", "snakemake", *targets, "--cores", str(args.cores),
+                        "--quiet", "all", "--config", f"results_dir={tmp}"],
                        cwd=ROOT, check=True, capture_output=True)
         wall = time.perf_counter() - t
         train = sum(read_json(p)["wall_time_cell_s"] for p in targets)
