@@ -204,6 +204,11 @@ def test_protocols_are_fixed_in_the_config():
         "scheme": "joint", "input_placement": "paper", "output_penalty": "full", "adam_step_reset": False}
     assert {k: v for k, v in paper.items() if k not in cfg["table1"]["protocols"]["paper"]} == \
         {k: v for k, v in code.items() if k not in cfg["table1"]["protocols"]["paper"]}
+    # The schema knows the same protocols as hdnn.settings.
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert schema["definitions"]["protocol"]["enum"] == list(S.PROTOCOLS)
+    assert schema["properties"]["table1"]["properties"]["protocols"]["required"] == list(S.FIXED_PROTOCOLS)
+    assert list(cfg["table1"]["protocols"]) == list(S.FIXED_PROTOCOLS)
     search = S.resolve(cfg, "tuning", S.setting_names(cfg, "tuning")[0], "swiss_roll", "H1")
     assert search["validation"] is True and search["output_penalty"] == "full"   # starts from paper
     for name in S.setting_names(cfg, "tuning"):
