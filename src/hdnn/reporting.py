@@ -15,7 +15,7 @@ from hdnn.blocks import ARCHS, make_block
 from hdnn.provenance import NORMS_FILE, read_json
 
 PAPER_VALUES = Path(__file__).resolve().parents[2] / "config" / "paper_values.yaml"
-MARK_POINTS = 2.0  # deviations beyond this many points are marked in table1.md
+MARK_POINTS = 2.0  # Table 1: a cell within this many points of the paper is a match (verdict)
 RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
             "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",
             "wall_time_s", "params_per_layer", "device")
