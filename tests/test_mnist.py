@@ -355,7 +355,7 @@ def test_main_prepares_and_reports(tmp_path, fake_splits, capsys):
     table.write_text(json.dumps({"files": _hash_table(files)}))
     root = tmp_path / "root"
     argv = ["--root", str(root), "--source-dir", str(source), "--hashes", str(table)]
-    assert mnist.main(argv) == 0
+    assert mnist.main(argv + ["--create"]) == 0
     assert f"MNIST ready: {mnist.raw_dir(root)}" in capsys.readouterr().out
 
     (mnist.raw_dir(root) / "t10k-images-idx3-ubyte").write_bytes(b"bad")
@@ -363,6 +363,28 @@ def test_main_prepares_and_reports(tmp_path, fake_splits, capsys):
     assert mnist.main(argv) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: cannot read t10k-images-idx3-ubyte from") and "Traceback" not in err
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: None, "does not exist: create it, or pass --create"),
+    (lambda p: p.write_text("x"), "is a file, not a folder"),
+])
+def test_main_refuses_a_root_that_is_missing_or_a_file(tmp_path, capsys, make, message):
+    root = tmp_path / "root"
+    make(root)
+    with pytest.raises(SystemExit) as exit_:
+        mnist.main(["--root", str(root)])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert f"--root {root} {message}" in err and "Traceback" not in err
+    assert not root.is_dir()  # nothing created
+
+
+def test_prepare_refuses_a_root_that_is_a_file(tmp_path):
+    root = tmp_path / "root"
+    root.write_text("x")
+    with pytest.raises(MnistDataError, match="is a file, not a folder"):
+        mnist.prepare_mnist(root)
 
 
 # --- the real data, when prepared -------------------------------------------------------------

@@ -21,7 +21,7 @@ from hdnn.mnist import MnistDataError
 from hdnn.provenance import derive_seed
 from conftest import REAL_MNIST_ROOT, ROOT, copy_repo, run_snakemake
 from hdnn.mnist_train import (MnistConfig, MnistNet, make_optimizer, objective, run_mnist,
-                              split_data, summarize, table2_protocols, table2_settings,
+                              split_data, summarize, table2_columns, table2_protocols, table2_settings,
                               train_mnist, tuning_grid, tuning_settings)
 
 ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
@@ -142,14 +142,49 @@ def test_training_evaluates_the_regulariser_once_per_step(data, monkeypatch):
     assert len(calls) == 300 // 100  # one per minibatch, none in evaluation
 
 
-def test_weight_decay_on_convolution_and_output_layer_only():
+@pytest.mark.parametrize("scope, decayed", [
+    ("all", {"conv", "block", "fc"}),          # the authors' code
+    ("conv_output", {"conv", "fc"}),
+    ("output", {"fc"}),                        # the paper's text: α_c R_N
+])
+def test_weight_decay_acts_on_the_parts_its_scope_names(scope, decayed):
     net = MnistNet("MS1", depth=2, h=0.4)
-    opt, sched = make_optimizer(net, small_cfg(weight_decay=1e-3))
+    opt, sched = make_optimizer(net, small_cfg(weight_decay=1e-3, weight_decay_scope=scope))
     decay = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
     assert len(decay) == len(list(net.parameters()))  # every parameter exactly once
-    assert all(decay[id(p)] == 1e-3 for p in [*net.conv.parameters(), *net.fc.parameters()])
-    assert all(decay[id(p)] == 0.0 for p in net.block.parameters())
+    for part in ("conv", "block", "fc"):
+        want = 1e-3 if part in decayed else 0.0
+        assert all(decay[id(p)] == want for p in getattr(net, part).parameters()), part
     assert isinstance(sched, torch.optim.lr_scheduler.ExponentialLR) and sched.gamma == 0.8
+
+
+def test_weight_decay_scope_changes_training(data):
+    """Decay on the block's N(0, 1) weights pulls them in: the scope is not a no-op."""
+    runs = {scope: train_mnist(data, "H2", 2, seed=0, device=CPU, progress=False,
+                               cfg=small_cfg(epochs=1, weight_decay=0.5, weight_decay_scope=scope))
+            for scope in ("all", "output")}
+    k_all, k_out = (r["net"].block.K.detach() for r in runs.values())
+    assert k_all.norm() < k_out.norm()
+
+
+@pytest.mark.parametrize("init, check", [
+    ("normal", lambda b: 0.5 < float(b.std()) < 1.5),   # the authors' code: N(0, 1)
+    ("zeros", lambda b: bool((b == 0).all())),
+])
+def test_block_bias_init(init, check):
+    torch.manual_seed(0)
+    net = MnistNet("H2", depth=4, h=0.05, block_bias_init=init)
+    assert check(net.block.b.detach())
+    assert small_cfg().block_bias_init == "normal" and small_cfg().weight_decay_scope == "all"
+
+
+@pytest.mark.parametrize("kwargs, needle", [
+    ({"weight_decay_scope": "block"}, "weight_decay_scope"),
+    ({"block_bias_init": "uniform"}, "block_bias_init"),
+])
+def test_bad_mnist_options_raise(kwargs, needle):
+    with pytest.raises(ValueError, match=needle):
+        small_cfg(**kwargs)
 
 
 def test_learning_rate_decays_per_epoch_and_training_learns(data):
@@ -276,7 +311,8 @@ def test_run_writes_final_epoch_result_weights_and_provenance(tmp_path, monkeypa
         (last["train_acc"], last["test_acc"], last["train_loss"])
     best = max(ev["test_acc"] for ev in rec["evals"].values())
     assert rec["best_epoch_test_acc_selected_on_test"] == best
-    assert rec["seed"] == derive_seed(0, "mnist", "H2", 2, 1)
+    assert rec["seed"] == derive_seed(0, "mnist", "table2", "H2", 2, 1)
+    assert (rec["column"], rec["paper_column"]) == ("H2", "H2")
     for key in ("versions", "git_commit", "wall_time_s", "device", "config", "n_train", "threads"):
         assert key in rec
     assert rec["config"]["epochs"] == 3 and rec["params_per_layer"] == 72
@@ -303,15 +339,35 @@ def config(tmp_path) -> dict:
     return cfg
 
 
-def test_paper_protocol_is_the_authors_settings(config):
-    ms1, h2 = (MnistConfig(**table2_settings(config, "paper", a)) for a in ("MS1", "H2"))
+def test_paper_protocol_is_the_text_then_the_authors_settings(config):
+    ms1, h2, cross = (MnistConfig(**table2_settings(config, "paper", c))
+                      for c in ("MS1", "H2", "MS1_with_H2_settings"))
     assert (ms1.h, ms1.weight_decay, ms1.alpha) == (0.4, 1e-3, 1e-3)
     assert (h2.h, h2.weight_decay, h2.alpha) == (0.05, 2e-4, 1e-3)
+    assert cross == h2  # MS1 trained with H2's settings
     for c in (ms1, h2):
         assert (c.batch_size, c.lr, c.lr_gamma, c.epochs, c.nf) == (100, 0.04, 0.8, 10, 8)
+        assert (c.weight_decay_scope, c.block_bias_init) == ("output", "normal")
         assert c.subset is None and c.test_subset is None and not c.validation
-    with pytest.raises(ValueError, match="per_arch"):
+    with pytest.raises(ValueError, match="column"):
         table2_settings(config, "paper", "MS3")
+
+
+def test_table2_columns_name_the_arch_and_whose_settings(config):
+    assert table2_columns(config) == {"MS1": {"arch": "MS1", "settings": "MS1"},
+                                      "H2": {"arch": "H2", "settings": "H2"},
+                                      "MS1_with_H2_settings": {"arch": "MS1", "settings": "H2"}}
+
+
+def test_seeds_differ_between_studies_and_columns(tmp_path, monkeypatch):
+    imgs = {True: fake_images(300, 0), False: fake_images(100, 1)}
+    monkeypatch.setattr(mnist_train, "load_mnist_tensors", lambda root, train: imgs[train])
+    settings = {"h": 0.05, "weight_decay": 2e-4, "epochs": 1, "validation": True, "n_val": 100}
+    seeds = {(study, column): run_mnist(tmp_path, tmp_path / study / column / "metrics.json", study,
+                                        "s", "MS1", 0, 0, settings, base_seed=0, progress=False,
+                                        column=column)["seed"]
+             for study in ("table2", "table2_tuning") for column in ("MS1", "MS1_with_H2_settings")}
+    assert len(set(seeds.values())) == 4
 
 
 def test_tuned_protocol_joins_only_once_chosen(config):
@@ -332,7 +388,7 @@ def test_tuning_runs_hold_out_validation_with_the_same_budget(config):
         for name, point in grid.items():
             s = tuning_settings(config, name, arch)
             assert s["validation"] and s["n_val"] == 10000 and s["test_subset"] is None
-            assert s["epochs"] == 10 and {s["lr"], s["lr_gamma"]} == set(point.values())
+            assert s["epochs"] == 30 and {s["lr"], s["lr_gamma"]} == set(point.values())
             MnistConfig(**s)
 
 

@@ -10,7 +10,8 @@ from hdnn.provenance import write_json
 from hdnn.reporting import (add_paper_table1, collect_runs, distance_to_paper, paper_values,
                             params_row, verdict, write_ablation, write_experiments, write_table1,
                             write_tuning)
-from hdnn.reporting import BEST_EPOCH, collect_table2_runs, write_table2, write_tuning_table2
+from hdnn.reporting import (BEST_EPOCH, collect_table2_runs, paper_column_distance, write_table2,
+                            write_tuning_table2)
 
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "paper" / "REFERENCE.md"
 
@@ -164,21 +165,23 @@ def test_experiments_sit_beside_the_protocol_runs_they_change(tmp_path):
 # --- Table 2 (MNIST) --------------------------------------------------------------------------
 
 
-def fake_mnist_runs(tmp_path, setting="paper", seeds=3, study="table2", curve=None):
-    """Run records as hdnn.mnist_train.run_mnist writes them; ``curve(arch, depth, seed, epoch)``
-    gives one epoch's metrics."""
+def fake_mnist_runs(tmp_path, setting="paper", seeds=3, study="table2", curve=None,
+                    columns=(("MS1", "MS1"), ("H2", "H2"))):
+    """Run records as hdnn.mnist_train.run_mnist writes them; ``curve(column, depth, seed, epoch)``
+    gives one epoch's metrics; ``columns``: (column, arch trained)."""
     curve = curve or (lambda a, d, s, e: {"train_acc": 0.99 - 0.01 * s, "test_acc": 0.98 - 0.01 * e})
     paths = []
-    for arch in ("MS1", "H2"):
+    for column, arch in columns:
         for depth in (0, 2, 4, 8, 16):
             for s in range(seeds):
-                evals = {str(e): curve(arch, depth, s, e) for e in (1, 2, 3)}
-                p = tmp_path / study / setting / arch / f"depth{depth}" / f"seed{s}" / "metrics.json"
+                evals = {str(e): curve(column, depth, s, e) for e in (1, 2, 3)}
+                p = tmp_path / study / setting / column / f"depth{depth}" / f"seed{s}" / "metrics.json"
+                extra = {} if column == arch else {"column": column, "paper_column": "H2"}
                 write_json(p, {"study": study, "setting": setting, "dataset": "mnist", "arch": arch,
-                               "depth": depth, "seed_index": s, "seed": s, "diverged": False,
+                               **extra, "depth": depth, "seed_index": s, "seed": s, "diverged": False,
                                "device": "cpu", "wall_time_s": 30.0,
                                **evals["3"], "evals": evals,
-                               "config": {"h": 0.4 if arch == "MS1" else 0.05, "lr": 0.04,
+                               "config": {"h": 0.4 if column == "MS1" else 0.05, "lr": 0.04,
                                           "lr_gamma": 0.8, "epochs": 3, "weight_decay": 1e-3,
                                           "alpha": 1e-3, "subset": None, "test_subset": None,
                                           "n_val": 10000}})
@@ -235,6 +238,44 @@ def test_table2_marks_cells_beyond_0_3_points(tmp_path):
     assert rows[4].split("|")[2].count("†") == 0 and rows[4].split("|")[3].count("†") == 0
     assert rows[4].split("|")[4].count("†") == 1 and rows[16].count("†") == 4
     assert "(9/10 cells beyond 0.3), test" in md and "(9/10 beyond)" in md
+
+
+def test_table2_cross_column_is_compared_with_the_paper_column_whose_settings_it_takes(tmp_path):
+    """MS1 trained with H2's settings sits beside H2 and is judged against the paper's H2."""
+    paper = paper_values()["table2"]
+
+    def curve(column, depth, seed, epoch):  # the cross column hits the paper's H2; H2 is 1 point low
+        ref = paper["MS1" if column == "MS1" else "H2"][depth]
+        off = -0.01 if column == "H2" else 0.0
+        return {f"{s}_acc": ref[s] / 100 + off for s in ("train", "test")}
+
+    columns = (("MS1", "MS1"), ("H2", "H2"), ("MS1_with_H2_settings", "MS1"))
+    out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
+    df = collect_table2_runs(fake_mnist_runs(tmp_path, curve=curve, columns=columns))
+    write_table2(df, out["csv"], out["md"], out["tex"])
+    csv = pd.read_csv(out["csv"])
+    cross = csv[csv["column"] == "MS1_with_H2_settings"]
+    assert set(cross["arch"]) == {"MS1"} and set(cross["paper_column"]) == {"H2"}
+    assert cross["paper_test_acc"].tolist() == pytest.approx(
+        [paper["H2"][d]["test"] / 100 for d in cross["depth"]])
+    md = out["md"].read_text()
+    assert re.search(r"H2 test\s*\|\s*MS1_with_H2_settings train\s*\|\s*MS1_with_H2_settings test", md)
+    assert "MS1_with_H2_settings (MS1): h 0.05" in md
+    assert "Closer to the paper's H2 column: **MS1_with_H2_settings**, by 1.00 points" in md
+    dist = paper_column_distance(df)
+    assert set(dist["column"]) == {"H2", "MS1_with_H2_settings"}  # MS1 has its own paper column
+    assert dist.set_index("column")["test_dev"].to_dict() == pytest.approx(
+        {"H2": 1.0, "MS1_with_H2_settings": 0.0})
+
+
+def test_tuning_table2_flags_choices_on_the_edge(tmp_path):
+    curve = lambda a, d, s, e: {"val_acc": 0.5 + 0.1 * e, "test_acc": 0.5}  # still rising at the end
+    paths = fake_mnist_runs(tmp_path, "lr0.01", seeds=1, study="table2_tuning", curve=curve)
+    write_tuning_table2(collect_runs(paths), tmp_path / "tuning.md", tmp_path / "tuned.yaml",
+                        grid={"lr": [0.04, 0.01], "lr_gamma": [0.8]})
+    md = (tmp_path / "tuning.md").read_text()
+    assert "mnist H2: epochs = 3 (grid 1–3)" in md and "lr = 0.04 (grid" in md
+    assert "lr_gamma" not in md.split("On the edge")[1].split("\n")[0]  # one value: no edge
 
 
 def test_tuning_table2_chooses_on_validation_never_test(tmp_path):

