@@ -58,32 +58,24 @@ def _scalar(text: str):
 
 
 def coerce_scalars(config: dict, schema: dict) -> dict:
-    """Strings where the schema expects a non-string type, read as YAML scalars (in place)."""
-    for _ in range(MAX_PROBLEMS * 10):  # each pass fixes the errors whose parents are sound
-        fixed = False
-        for err in list(_validator(schema).iter_errors(config)):
-            wanted = err.validator_value if err.validator == "type" else None
-            wanted = [wanted] if isinstance(wanted, str) else wanted or []
-            if not isinstance(err.instance, str) or not err.path or "string" in wanted:
-                continue
-            value = _scalar(err.instance)
-            if any(isinstance(value, _NON_STRING[t]) and not (t != "boolean" and isinstance(value, bool))
-                   for t in wanted if t in _NON_STRING):
-                _set(config, err.path, value)
-                fixed = True
-        if not fixed:
-            return config
+    """Strings where the schema expects a non-string type, read as YAML scalars (in place).
+    One pass is enough: a scalar has no children whose errors it could hide."""
+    for err in list(_validator(schema).iter_errors(config)):
+        wanted = err.validator_value if err.validator == "type" else []
+        wanted = [wanted] if isinstance(wanted, str) else wanted
+        if not isinstance(err.instance, str) or not err.path:
+            continue
+        value = _scalar(err.instance)
+        if any(isinstance(value, _NON_STRING[t]) and (t == "boolean" or not isinstance(value, bool))
+               for t in wanted if t in _NON_STRING):
+            _set(config, err.path, value)
     return config
-
-
-def _allowed_keys(schema: dict) -> list[str]:
-    return list(schema.get("properties", {}))
 
 
 def _describe(err: jsonschema.ValidationError) -> list[str]:
     where = key_path(err.absolute_path)
     if err.validator == "additionalProperties" and err.validator_value is False:
-        allowed = _allowed_keys(err.schema)
+        allowed = list(err.schema.get("properties", {}))
         lines = []
         for extra in sorted(set(err.instance) - set(allowed)):
             guess = difflib.get_close_matches(str(extra), allowed, n=1)
