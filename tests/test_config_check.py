@@ -8,6 +8,7 @@ from snakemake.cli import parse_config
 from snakemake.utils import update_config
 
 from conftest import ROOT, copy_repo, run_snakemake
+from hdnn.blocks import ARCHS
 from hdnn.config_check import ConfigError, check_config
 from hdnn.mnist import IDX_FILES
 
@@ -130,3 +131,8 @@ def test_snakemake_prints_a_few_lines_not_the_schema(tmp_path):
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "config key 'tabel1' is not allowed (did you mean 'table1'?)" in out
     assert len(out.splitlines()) < 20 and "additionalProperties" not in out
+
+
+def test_schema_knows_the_same_architectures_as_the_blocks():
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    assert schema["definitions"]["arch"]["enum"] == list(ARCHS)
