@@ -145,16 +145,15 @@ def _figure2_problems(config: dict) -> list[str]:
 def _nf_problems(config: dict) -> list[str]:
     """An odd nf where a block that splits the state in halves uses it."""
     t1, f2, t2 = config["table1"], config.get("figure2"), config.get("table2")
-    table1_archs = set(t1["archs"])
-    for run in config.get("experiments", {}).get("runs", {}).values():
-        table1_archs |= {a for cell in run["cells"].values() for a in cell}
+    runs = config.get("experiments", {}).get("runs", {})
+    run_archs = {name: {a for cell in run["cells"].values() for a in cell} for name, run in runs.items()}
+    table1_archs = set(t1["archs"]).union(*run_archs.values())  # experiments start from a protocol
     places = [("table1.base", t1["base"], table1_archs)]
     places += [(f"table1.protocols.{p}", s, table1_archs) for p, s in t1["protocols"].items()]
     if f2 is not None:
         places.append(("figure2.settings", f2.get("settings", {}), {n["arch"] for n in f2["networks"]}))
-    for name, run in config.get("experiments", {}).get("runs", {}).items():
-        archs = {a for cell in run["cells"].values() for a in cell}
-        places.append((f"experiments.runs.{name}.settings", run["settings"], archs))
+    places += [(f"experiments.runs.{name}.settings", runs[name]["settings"], archs)
+               for name, archs in run_archs.items()]
     if t2 is not None:
         places.append(("table2.base", t2["base"], set(t2["archs"])))
         places += [(f"table2.per_arch.{a}", s, {a}) for a, s in t2["per_arch"].items()]
