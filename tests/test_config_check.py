@@ -122,6 +122,8 @@ def test_odd_width_is_rejected_where_a_block_splits_the_state():
 def test_every_table2_arch_has_its_settings():
     msg = problems(load(overrides={"table2": {"archs": ["MS1", "H2", "H1"]}}))
     assert "'table2.per_arch' has no entry for H1" in msg
+    msg = problems(load(overrides={"table2": {"cross": {"MS1_with_H1_settings": {"arch": "MS1", "settings": "H1"}}}}))
+    assert "'table2.cross.MS1_with_H1_settings.settings' = 'H1' has no table2.per_arch entry" in msg
 
 
 def test_snakemake_prints_a_few_lines_not_the_schema(tmp_path):

@@ -167,8 +167,11 @@ def _table2_problems(config: dict) -> list[str]:
     t2 = config.get("table2")
     if t2 is None:
         return []
-    return [f"config key 'table2.per_arch' has no entry for {arch} (each of table2.archs needs one)"
-            for arch in t2["archs"] if arch not in t2["per_arch"]]
+    missing = [f"config key 'table2.per_arch' has no entry for {arch} (each of table2.archs needs one)"
+               for arch in t2["archs"] if arch not in t2["per_arch"]]
+    return missing + [f"config key 'table2.cross.{name}.settings' = {c['settings']!r} has no "
+                      f"table2.per_arch entry" for name, c in t2.get("cross", {}).items()
+                      if c["settings"] not in t2["per_arch"]]
 
 
 def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
