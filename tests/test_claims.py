@@ -113,6 +113,8 @@ def test_h1_gradients_use_the_plotted_layers_and_the_batch_mean_norm():
     per_sample = g.assign(kind="per_sample_max", max=500.0)      # not the authors' definition
     assert C.h1_gradients_bounded(pd.concat([g, per_sample]), layers=[1, 11]).verdict == C.HOLDS
     assert C.h1_gradients_bounded(None, layers=[1]).verdict == C.PENDING
+    no_band = g.assign(paper_norm_low=float("nan"), paper_norm_high=float("nan"))   # e.g. 4 layers
+    assert C.h1_gradients_bounded(no_band, layers=[1, 11]).verdict == C.PENDING
 
 
 def fc(min_norm, acc):

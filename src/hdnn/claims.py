@@ -188,7 +188,7 @@ def mnist_depth(runs: pd.DataFrame | None, paper: dict | None = None) -> Claim:
         grows = gain > _noise(st.loc[depths[0]], st.loc[depths[-1]], TABLE2_MARK_POINTS)
         rows.append({"protocol": protocol, "arch": arch,
                      "test acc. by depth": ", ".join(f"{d}: {m:.2f}" for d, m in st["mean"].items()),
-                     f"gain {depths[0]}→{depths[-1]}": round(gain, 2),
+                     "gain, first → last depth": round(gain, 2),
                      "drops beyond noise": ", ".join(drops) or "none",
                      "verdict": HOLDS if grows and not drops else PARTLY if grows else FAILS})
     table = pd.DataFrame(rows)
@@ -247,6 +247,9 @@ def h1_gradients_bounded(grads: pd.DataFrame | None, layers) -> Claim:
                      "in band": bool(low <= lo and hi <= high),
                      "within ×2": bool(low / BAND_FACTOR <= lo and hi <= BAND_FACTOR * high)})
     table = pd.DataFrame(rows)
+    if table.empty:
+        return Claim(title, quote, how, PENDING, "Pending: no network the paper gives a band for "
+                     "(arch, depth, time invariance) in gradients_summary.csv.")
     verdicts = []
     for network, t in table.groupby("network", sort=False):
         verdicts.append(HOLDS if t["in band"].all() else PARTLY if t["within ×2"].all() else FAILS)

@@ -69,6 +69,7 @@ PAPER_SAYS = {
     "adam_step_reset": "plain Adam",
     "data_per_seed": "one run per cell",
 }
+TABLE2_SETTINGS = ("h", "weight_decay", "alpha", "lr", "lr_gamma", "epochs", "batch_size", "nf")
 PROTOCOL_WHY = {
     "code": "the authors' public code's procedure, in every detail it has",
     "paper": "the paper's text where it speaks, the code's values where it is silent",
@@ -164,7 +165,14 @@ def _values(values) -> str:
     counts = Counter(values)
     if len(counts) == 1:
         return next(iter(counts))
-    return ", ".join(f"{v} ({n} of {len(values)})" for v, n in counts.most_common())
+    return ", ".join(f"{v} ({n} of {len(values)})"
+                     for v, n in sorted(counts.items(), key=lambda vn: (-vn[1], vn[0])))
+
+
+def _ordered(keys, order) -> list[str]:
+    """``keys`` in ``order``, the others after it, sorted: the report must not depend on the order
+    in which the config files were merged."""
+    return [k for k in order if k in keys] + sorted(set(keys) - set(order))
 
 
 def _settings_section(cfg: dict) -> list[str]:
@@ -174,7 +182,7 @@ def _settings_section(cfg: dict) -> list[str]:
     per = {p: [S.protocol_settings(cfg, p, d, a) for d, a in cells] for p in protocols}
     rows = [{"setting": k, "the paper": PAPER_SAYS.get(k, "not stated"),
              **{f"`{p}`": _values(s.get(k) for s in per[p]) for p in protocols}}
-            for k in dict.fromkeys(k for p in protocols for s in per[p] for k in s)]
+            for k in _ordered({k for p in protocols for s in per[p] for k in s}, PAPER_SAYS)]
     lines = ["## Settings the paper left open", "",
              "Table 1 (`table1` in config/config.yaml; the tuned protocol's choices in "
              f"`{t1['tuned']}`). Where the tuned protocol's value differs between the "
@@ -186,14 +194,14 @@ def _settings_section(cfg: dict) -> list[str]:
     for p in M.table2_protocols(cfg):
         for arch in t2["archs"]:
             s = M.table2_settings(cfg, p, arch)
-            rows.append({"protocol": p, "arch": arch, **{k: v for k, v in s.items()
-                                                          if k not in ("subset", "test_subset")}})
+            rows.append({"protocol": p, "arch": arch,
+                         **{k: s[k] for k in _ordered(set(s) - {"subset", "test_subset"}, TABLE2_SETTINGS)}})
     lines += ["Table 2 (`table2`): the paper states h per block and the network; the rest is the "
               "authors' code's (`paper`), or chosen on 10 000 held-out training images "
               f"(`tuned`, `{t2['tuned']}`). Seeds per cell: {t2['n_seeds']}.", "",
               _md(pd.DataFrame(rows).fillna("")), "",
               f"Figure 2 (`figure2`): Table 1's `{f2['protocol']}` protocol with "
-              + ", ".join(f"{k} = {v}" for k, v in f2["settings"].items())
+              + ", ".join(f"{k} = {f2['settings'][k]}" for k in sorted(f2["settings"]))
               + f", {f2['n_seeds']} seeds per network, on {f2['dataset']}; plotted ℓ = "
               + ", ".join(map(str, f2["layers"])) + ". The paper states no other setting for it.", ""]
     return lines
