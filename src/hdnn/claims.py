@@ -120,7 +120,8 @@ def h_at_least_ms(runs: pd.DataFrame, paper: dict | None = None) -> Claim:
                      "H ≥ MS − noise": bool(diff >= -noise)})
     table = pd.DataFrame(rows)
     verdict, counts = _per_protocol(table, "H ≥ MS − noise", ours) if rows else (PENDING, "no runs")
-    wins = table[table.protocol.isin(ours)].groupby("protocol", sort=False)["P(H seed > MS seed)"].mean() if rows else {}
+    wins = {} if not rows else (table[table.protocol.isin(ours)]
+                                .groupby("protocol", sort=False)["P(H seed > MS seed)"].mean())
     return Claim(
         "H-DNNs are at least as accurate as MS-DNNs at equal depth (Table 1)",
         "Section 4.1: \"for a fixed number of layers, the performances of H1-DNN and H2-DNN are "

@@ -282,14 +282,15 @@ def _provenance_section(data: Path, cfg: dict) -> list[str]:
     if prov is None:
         return lines + ["Pending: no paper/data/provenance.csv.", ""]
     first = prov.iloc[0]
+    stages = pd.DataFrame({"stage": prov["stage"], "runs": prov["runs"],
+                           "training min (summed over runs)": (prov["wall_time_s"] / 60).round(1),
+                           "seeds per cell": prov["seeds_per_cell"], "devices": prov["devices"],
+                           "commits": [" ".join(c[:7] for c in str(cs).split()) for cs in prov["commits"]]})
+    versions = sorted({v for vs in prov["versions"].dropna() for v in vs.split(" | ")})
     lines += [f"Data aggregated {first['aggregated_utc']} UTC at commit `{first['head']}`; run "
               f"seeds derive from base_seed {cfg['base_seed']} (hdnn.provenance.derive_seed), each "
               "run's seed is in table1_runs.csv / gradients_summary.csv.", "",
-              _md(pd.DataFrame({"stage": prov["stage"], "runs": prov["runs"],
-                                "training min (summed over runs)": (prov["wall_time_s"] / 60).round(1),
-                                "seeds per cell": prov["seeds_per_cell"], "devices": prov["devices"],
-                                "commits": [" ".join(c[:7] for c in str(cs).split()) for cs in prov["commits"]]})), "",
-              "Versions and machine: " + "; ".join(sorted(set(" | ".join(prov["versions"].dropna()).split(" | ")))) + ".", ""]
+              _md(stages), "", f"Versions and machine: {'; '.join(versions)}.", ""]
     if bench is None or bench.empty:
         lines += [f"Benchmarks: no Snakemake benchmark files under {cfg['results_dir']}/benchmarks/.", ""]
     else:
