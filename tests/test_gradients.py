@@ -1,6 +1,6 @@
 """The batched gradient-norm tracker against per-sample autograd and LAPACK.
 
-The reference Jacobians come from an independent float64 implementation of REFERENCE.md's layer
+The reference Jacobians come from an independent float64 implementation of docs/paper.md's layer
 equations (column vectors, built from nothing but ``weights(j)``) differentiated one sample at a
 time by ``torch.autograd.functional.jacobian``; it shares no code with hdnn.gradients.
 """

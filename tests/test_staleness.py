@@ -8,7 +8,7 @@ import pytest
 from hdnn.provenance import write_json
 from hdnn.staleness import ROOT, check, code_digest, provenance_lines
 
-CHECKED_REPORTS = ("table1_report.md", "figure2_report.md")
+CHECKED_REPORTS = ("table1_report.md", "figure2_report.md", "replication.md")
 
 
 def test_committed_reports_are_made_by_the_training_code_at_head():

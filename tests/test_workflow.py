@@ -90,6 +90,19 @@ def test_smoke_dag_produces_figure2_and_gradients_summary(smoke):
 
 
 @pytest.mark.slow
+def test_smoke_dag_writes_the_replication_report(smoke, monkeypatch):
+    from hdnn.replication import CONFIG_FILES, load_config, render
+
+    paper = smoke / "results" / "smoke" / "paper"          # report_dir of config/smoke.yaml
+    text = (paper / "replication.md").read_text()
+    assert "## Claims" in text and "<!-- training-code sha256=" in text
+    assert (paper / "tables" / "table1.tex").exists() and (paper / "data" / "table2_runs.csv").exists()
+    monkeypatch.chdir(smoke)
+    cfg = load_config(smoke, [*CONFIG_FILES, "config/smoke.yaml"])
+    assert render(paper / "data", cfg)["replication.md"] == text     # a function of data/ and config
+
+
+@pytest.mark.slow
 def test_run_records_carry_provenance(smoke):
     rec = json.loads(next((smoke / "results" / "smoke" / "runs" / "table1").rglob("metrics.json")).read_text())
     for key in ("config", "seed", "versions", "git_commit", "wall_time_s", "test_acc", "loss_curve"):

@@ -195,7 +195,7 @@ def _fmt_range(r) -> str:
 
 def _tex(s) -> str:
     return (str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("†", r"$^\dagger$")
-            .replace("²", "$^2$").replace("—", "--"))
+            .replace("²", "$^2$").replace("—", "--").replace("°", r"$^\circ$"))
 
 
 def _booktabs(caption: str, header: list[str], rows: list[list], align: str) -> str:
@@ -604,6 +604,13 @@ def _summary_row(g: pd.DataFrame) -> dict:
     return row
 
 
+def gradients_over_seeds(df: pd.DataFrame, layers) -> pd.DataFrame:
+    """One row per network over its seeds, at the plotted layers ℓ (gradients_summary's rows)."""
+    plotted = df[df["layer"].isin(layers)]
+    return pd.DataFrame([_summary_row(plotted[plotted["network"] == n])
+                         for n in dict.fromkeys(plotted["network"])])
+
+
 def write_gradients_summary(df: pd.DataFrame, csv: str, md: str, layers, window: int,
                             threshold: float) -> None:
     """gradients_summary.csv (every tracked layer) and .md (the plotted layers ℓ), per network
@@ -611,7 +618,7 @@ def write_gradients_summary(df: pd.DataFrame, csv: str, md: str, layers, window:
     df.to_csv(csv, index=False)
     plotted = df[df["layer"].isin(layers)]
     networks = list(dict.fromkeys(plotted["network"]))
-    over_seeds = [_summary_row(plotted[plotted["network"] == n]) for n in networks]
+    over_seeds = gradients_over_seeds(df, layers)
     per_seed = [{**_summary_row(g), "seed": s} for n in networks
                 for s, g in plotted[plotted["network"] == n].groupby("seed_index")]
     n_seeds = plotted.groupby("network")["seed_index"].nunique().min()
@@ -628,5 +635,5 @@ def write_gradients_summary(df: pd.DataFrame, csv: str, md: str, layers, window:
         f"converged. Last column: Lemma 3 on the trained weights, eigenvalues of "
         f"Kᵀ D(y) K Jᵀ at the test points (0: purely imaginary).", "",
         f"## Over seeds ({n_seeds} per network)", "",
-        pd.DataFrame(over_seeds).to_markdown(index=False), "",
+        over_seeds.to_markdown(index=False), "",
         "## Per seed", "", pd.DataFrame(per_seed).to_markdown(index=False), ""]))

@@ -40,24 +40,32 @@ def code_digest(files: list[str], commit: str | None = None, root: Path = ROOT) 
     return h.hexdigest()
 
 
-def provenance_lines(metrics_paths, train_code: list[str], root: Path = ROOT) -> list[str]:
-    """The report's provenance: runs, their commit(s), wall time and the training-code digest.
-    Runs made at a dirty tree, outside git, or at commits whose training code differs get no
-    digest: such a report is always stale."""
-    records = [read_json(p) for p in metrics_paths]
-    commits = sorted({r.get("git_commit", "unknown") for r in records})
-    wall = sum(r.get("wall_time_s", 0.0) for r in records)
-    lines = [f"Runs: {len(records)}, made at commit {', '.join(f'`{c}`' for c in commits)}; "
-             f"training time {wall / 60:.1f} min summed over runs. Training code: "
-             f"{', '.join(f'`{f}`' for f in train_code)}.", ""]
+def training_code_digest(commits, train_code: list[str], root: Path = ROOT) -> str:
+    """The training code's digest at the runs' commits; "none" for a dirty tree, a run outside
+    git, or commits whose training code differs: a report carrying it is always stale."""
     digests = set()
     for c in commits:
         try:
             digests.add(code_digest(train_code, c, root) if re.fullmatch(r"[0-9a-f]{40}", c) else "none")
         except (OSError, subprocess.CalledProcessError):
             digests.add("none")
-    digest = digests.pop() if len(digests) == 1 else "none"
-    return lines + [f"<!-- training-code sha256={digest} files={','.join(train_code)} -->", ""]
+    return digests.pop() if len(digests) == 1 else "none"
+
+
+def marker(digest: str, train_code: list[str]) -> str:
+    """The line ``check`` reads (MARKER)."""
+    return f"<!-- training-code sha256={digest} files={','.join(train_code)} -->"
+
+
+def provenance_lines(metrics_paths, train_code: list[str], root: Path = ROOT) -> list[str]:
+    """The report's provenance: runs, their commit(s), wall time and the training-code digest."""
+    records = [read_json(p) for p in metrics_paths]
+    commits = sorted({r.get("git_commit", "unknown") for r in records})
+    wall = sum(r.get("wall_time_s", 0.0) for r in records)
+    lines = [f"Runs: {len(records)}, made at commit {', '.join(f'`{c}`' for c in commits)}; "
+             f"training time {wall / 60:.1f} min summed over runs. Training code: "
+             f"{', '.join(f'`{f}`' for f in train_code)}.", ""]
+    return lines + [marker(training_code_digest(commits, train_code, root), train_code), ""]
 
 
 def check(report_dir: str | Path, root: Path = ROOT) -> list[str]:

@@ -1,0 +1,373 @@
+"""paper/replication.md: the paper's claims checked, its tables and figures beside ours.
+
+Two steps, so that no number in the report is typed by hand:
+- ``write_paper_data`` aggregates the runs into ``{report_dir}/data/*.csv`` (per-seed Table 1 and
+  Table 2 rows, the provenance of every stage, the benchmark files if any);
+- ``render`` is a pure function of that folder and the config: it returns the report and the
+  LaTeX tables, so tests/test_replication_report.py rebuilds them from the committed data.
+
+Render the committed data again (no training): ``python -m hdnn.replication paper``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from hdnn import claims as C
+from hdnn import settings as S
+from hdnn.provenance import read_json
+from hdnn.reporting import (_latex, _table2_latex, gradients_over_seeds, paper_values,
+                            table1_frames, table2_frames, verdict_counts)
+from hdnn.staleness import ROOT, marker, training_code_digest
+
+REPORT = "replication.md"
+TABLE1_RUN_COLUMNS = ["protocol", "dataset", "depth", "arch", "seed_index", "seed", "diverged",
+                      "train_acc", "test_acc", "paper_test_acc", "wall_time_s"]
+TABLE2_RUN_COLUMNS = ["protocol", "arch", "depth", "seed_index", "seed", "diverged", "train_acc",
+                      "test_acc", "paper_train_acc", "paper_test_acc",
+                      "best_epoch_test_acc_selected_on_test", "wall_time_s", "device"]
+BENCHMARK_COLUMNS = ["job", "s", "cpu_time", "max_rss"]
+# The files of paper/data and what each holds (the report lists them).
+DATA_FILES = {
+    "table1_cells.csv": "Table 1 per (protocol, cell): n, mean, sd, min, max (%), the paper's value, the verdict",
+    "table1_runs.csv": "Table 1 per run (seed): accuracies in [0, 1], the paper's value, wall time",
+    "table2_runs.csv": "Table 2 per run (seed): final-epoch accuracies in [0, 1], the paper's values",
+    "gradients_summary.csv": "Figure 2 per network, seed and tracked layer: min and max of each norm over training",
+    "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions",
+    "benchmarks.csv": "per job: Snakemake's benchmark file (seconds, CPU time, peak memory)",
+}
+# Config files the workflow reads (the Snakefile's configfile lines), merged in this order.
+CONFIG_FILES = ("config/config.yaml", "config/ablation_table1.yaml", "config/tuning_table1.yaml",
+                "config/experiments_table1.yaml")
+# Table 1's settings: what the paper's text says about each (the values come from the config).
+PAPER_SAYS = {
+    "nf": "stated: 4 features, inputs padded with two zeros",
+    "T": "stated for Figure 1 only",
+    "lr": "not stated (deferred to an appendix)",
+    "epochs": "not stated",
+    "batch_size": "\"minibatches\", size not stated",
+    "alpha": "not stated (eq. 12 has the term)",
+    "alpha_c": "not stated (eq. 12 has the term)",
+    "scheme": "\"Adam with minibatches\": one optimiser for all weights",
+    "inner_steps": "not in the paper (the code's alternating scheme)",
+    "refit_epochs": "not in the paper (the code's alternating scheme)",
+    "input_placement": "stated: [y₀ᵀ 0 0]ᵀ",
+    "bias_init": "not stated",
+    "ms2_init": "not stated",
+    "output_init": "not stated",
+    "output_penalty": "eq. 12: α_c R_N, R_N the squared norm of the output weights",
+    "adam_step_reset": "plain Adam",
+    "data_per_seed": "one run per cell",
+}
+TABLE2_SETTINGS = ("h", "weight_decay", "alpha", "lr", "lr_gamma", "epochs", "batch_size", "nf")
+PROTOCOL_WHY = {
+    "code": "the authors' public code's procedure, in every detail it has",
+    "paper": "the paper's text where it speaks, the code's values where it is silent",
+    "tuned": "`paper` with T, lr, epochs, scheme and input placement chosen per (data set, arch) "
+             "on validation data (the tuning stage)",
+}
+
+
+# --- step 1: runs → paper/data ----------------------------------------------------------------
+
+def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = None,
+                     root: Path = ROOT) -> dict:
+    """One stage's runs: count, commits, training-code digest (when ``train_code``), wall time
+    summed over runs, seeds per cell, devices and package versions."""
+    records = [read_json(p) for p in metrics_paths]
+    commits = sorted({r.get("git_commit", "unknown") for r in records})
+    per_cell = Counter((r.get("setting"), r.get("dataset"), r.get("arch"), r.get("depth")) for r in records)
+    devices = Counter(r.get("device", "cpu") for r in records)
+    versions = sorted({", ".join(f"{k} {v}" for k, v in r.get("versions", {}).items()
+                                 if k in ("python", "torch", "numpy", "platform")) for r in records})
+    seeds = sorted(set(per_cell.values()))
+    return {"stage": stage, "runs": len(records), "commits": " ".join(commits),
+            "train_code": ",".join(train_code or []),
+            "digest": training_code_digest(commits, train_code, root) if train_code else "",
+            "wall_time_s": round(sum(r.get("wall_time_s", 0.0) for r in records), 1),
+            "seeds_per_cell": "–".join(map(str, (seeds[0], seeds[-1]) if len(seeds) > 1 else seeds)),
+            "devices": ", ".join(f"{d} {n}" for d, n in devices.items()),
+            "versions": " | ".join(versions)}
+
+
+def collect_benchmarks(bench_dir: str | Path) -> pd.DataFrame:
+    """Snakemake's benchmark files under ``bench_dir`` (any depth), one row per file."""
+    rows = []
+    for path in sorted(Path(bench_dir).rglob("*.tsv")) if Path(bench_dir).is_dir() else []:
+        df = pd.read_csv(path, sep="\t")
+        rows += [{"job": str(path.relative_to(bench_dir).with_suffix("")),
+                  **{c: r.get(c) for c in BENCHMARK_COLUMNS[1:]}} for _, r in df.iterrows()]
+    return pd.DataFrame(rows, columns=BENCHMARK_COLUMNS)
+
+
+def _git_head(root: Path) -> str:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def write_paper_data(out_dir: str | Path, stages: list[dict], table1_csv: str | None = None,
+                     table2_csv: str | None = None, bench_dir: str | Path | None = None,
+                     root: Path = ROOT) -> None:
+    """``out_dir``/table1_runs.csv and table2_runs.csv from the table rules' per-run csv files
+    (results/tables/table{1,2}.csv), provenance.csv from ``stages`` (dicts of
+    ``stage_provenance``'s arguments: stage, metrics_paths, train_code) and benchmarks.csv.
+    table1_cells.csv and gradients_summary.csv are put there by the report rules."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for src, columns, name in ((table1_csv, TABLE1_RUN_COLUMNS, "table1_runs.csv"),
+                               (table2_csv, TABLE2_RUN_COLUMNS, "table2_runs.csv")):
+        if src:
+            df = pd.read_csv(src).rename(columns={"setting": "protocol"})
+            df.reindex(columns=columns).to_csv(out / name, index=False, float_format="%.6g")
+    prov = pd.DataFrame([stage_provenance(**s, root=root) for s in stages])
+    prov["aggregated_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    prov["head"] = _git_head(root)
+    prov.to_csv(out / "provenance.csv", index=False)
+    collect_benchmarks(bench_dir or "").to_csv(out / "benchmarks.csv", index=False)
+
+
+# --- step 2: paper/data → replication.md --------------------------------------------------------
+
+def load_config(root: Path = ROOT, files=CONFIG_FILES) -> dict:
+    """The workflow's config as Snakemake merges its configfiles (nested keys updated)."""
+    def merge(a: dict, b: dict) -> dict:
+        return {**a, **{k: merge(a[k], v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
+                        for k, v in b.items()}}
+    cfg: dict = {}
+    for name in files:
+        cfg = merge(cfg, yaml.safe_load((root / name).read_text()) or {})
+    return cfg
+
+
+def _read(data: Path, name: str) -> pd.DataFrame | None:
+    return pd.read_csv(data / name) if (data / name).is_file() else None
+
+
+def _md(df: pd.DataFrame, **kw) -> str:
+    """A markdown table; a "|" inside a header or cell is escaped so that it does not split it."""
+    esc = lambda v: re.sub(r"(?<!\\)\|", r"\\|", v) if isinstance(v, str) else v  # noqa: E731
+    return df.rename(columns=esc).map(esc).to_markdown(index=False, **kw)
+
+
+def _values(values) -> str:
+    """A setting's value, or its values with their number of cells when they differ."""
+    values = [str(v) for v in values]
+    counts = Counter(values)
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{v} ({n} of {len(values)})"
+                     for v, n in sorted(counts.items(), key=lambda vn: (-vn[1], vn[0])))
+
+
+def _ordered(keys, order) -> list[str]:
+    """``keys`` in ``order``, the others after it, sorted: the report must not depend on the order
+    in which the config files were merged."""
+    return [k for k in order if k in keys] + sorted(set(keys) - set(order))
+
+
+def _settings_section(cfg: dict) -> list[str]:
+    t1, t2, f2 = cfg["table1"], cfg["table2"], cfg["figure2"]
+    protocols = S.table1_protocols(cfg)
+    cells = [(d, a) for d in t1["depths"] for a in t1["archs"]]
+    per = {p: [S.protocol_settings(cfg, p, d, a) for d, a in cells] for p in protocols}
+    rows = [{"setting": k, "the paper": PAPER_SAYS.get(k, "not stated"),
+             **{f"`{p}`": _values(s.get(k) for s in per[p]) for p in protocols}}
+            for k in _ordered({k for p in protocols for s in per[p] for k in s}, PAPER_SAYS)]
+    lines = ["## Settings the paper left open", "",
+             "Table 1 (`table1` in config/config.yaml; the tuned protocol's choices in "
+             f"`{t1['tuned']}`). Where the tuned protocol's value differs between the "
+             f"{len(cells)} (data set, arch) pairs, each value is listed with its share of them. "
+             "Why each protocol: " + "; ".join(f"`{p}`, {PROTOCOL_WHY[p]}" for p in protocols) + ".",
+             "", _md(pd.DataFrame(rows)), ""]
+    from hdnn import mnist_train as M   # torch-free until here; MNIST's settings need it
+    rows = []
+    for p in M.table2_protocols(cfg):
+        for arch in t2["archs"]:
+            s = M.table2_settings(cfg, p, arch)
+            rows.append({"protocol": p, "arch": arch,
+                         **{k: s[k] for k in _ordered(set(s) - {"subset", "test_subset"}, TABLE2_SETTINGS)}})
+    lines += ["Table 2 (`table2`): the paper states h per block and the network; the rest is the "
+              "authors' code's (`paper`), or chosen on 10 000 held-out training images "
+              f"(`tuned`, `{t2['tuned']}`). Seeds per cell: {t2['n_seeds']}.", "",
+              _md(pd.DataFrame(rows).fillna("")), "",
+              f"Figure 2 (`figure2`): Table 1's `{f2['protocol']}` protocol with "
+              + ", ".join(f"{k} = {f2['settings'][k]}" for k in sorted(f2["settings"]))
+              + f", {f2['n_seeds']} seeds per network, on {f2['dataset']}; plotted ℓ = "
+              + ", ".join(map(str, f2["layers"])) + ". The paper states no other setting for it.", ""]
+    return lines
+
+
+def _claims_section(claims: list[C.Claim]) -> list[str]:
+    summary = pd.DataFrame([{"claim": c.title, "verdict": f"**{c.verdict}**"} for c in claims])
+    lines = ["## Claims", "",
+             "Each claim of the paper as a check on paper/data (src/hdnn/claims.py). Verdicts over "
+             "our protocols; the paper's own numbers go through the same check (\"paper's own "
+             "numbers\" rows, one run per cell).", "", _md(summary), ""]
+    for i, c in enumerate(claims, 1):
+        lines += [f"### {i}. {c.title}: {c.verdict}", "", c.paper, "", f"*Check.* {c.check}", "",
+                  f"*Result.* {c.summary}", ""]
+        if not c.table.empty:
+            lines += [_md(c.table), ""]
+    return lines
+
+
+def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None) -> tuple[list[str], str]:
+    if cells is None:
+        return ["## Table 1", "", "Pending: no paper/data/table1_cells.csv.", ""], ""
+    counts = verdict_counts(cells)
+    dev = (cells.assign(d=(cells["mean"] - cells["paper"]).abs())
+           .groupby("protocol", sort=False)["d"].agg(["mean", "max"]))
+    counts = counts.assign(**{"mean |ours − paper|": dev["mean"].round(2), "max": dev["max"].round(1)})
+    if runs is not None:
+        counts["training min"] = (runs.groupby("protocol", sort=False)["wall_time_s"].sum() / 60).round(1)
+    lines = ["## Table 1: test accuracy (%), nf = 4", "",
+             "Each cell: ours mean ± sd over seeds (the paper's single run). Verdict per cell: "
+             "match (no mark), consistent (°: the paper's run within our seeds' [min, max]), off "
+             "(†); hdnn.reporting.verdict. The experiments that move the off cells, the tuning "
+             "search and the ablation: [table1_report.md](table1_report.md).", "",
+             _md(counts.reset_index()), ""]
+    frames = table1_frames(cells)
+    for protocol, wide in frames.items():
+        lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), ""]
+    lines += ["Figure 1: decision regions of H1 with the test points.", "",
+              "![figure1](figures/figure1.png)", ""]
+    return lines, "\n\n".join(_latex(w, p) for p, w in frames.items()) + "\n"
+
+
+def _table2_section(runs: pd.DataFrame | None, paper: dict) -> tuple[list[str], str]:
+    lines = ["## Table 2: MNIST train / test accuracy (%)", ""]
+    if runs is None:
+        t2 = C.paper_table2_runs(paper)
+        wide = t2.pivot(index="depth", columns="arch", values=["train_acc", "test_acc"]) * 100
+        wide.columns = [f"{a} {s.split('_')[0]}" for s, a in wide.columns]
+        wide = wide[[f"{a} {s}" for a in dict.fromkeys(t2["arch"]) for s in ("train", "test")]]
+        return lines + ["**Ours: pending.** No paper/data/table2_runs.csv: the Table 2 runs are "
+                        "not aggregated yet (`snakemake --cores all paper` trains and adds them). "
+                        "The last report made from earlier runs: [table2_report.md](table2_report.md). "
+                        "The paper's numbers:", "",
+                        _md(wide.reset_index().rename(columns={"depth": "layers"})), ""], ""
+    frames = table2_frames(runs.rename(columns={"protocol": "setting"}))
+    lines += ["Each cell: ours mean ± sd over seeds at the final epoch (the paper's single run); "
+              "† beyond 0.3 points. The tuning search: [table2_report.md](table2_report.md).", ""]
+    for protocol, wide in frames.items():
+        lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), ""]
+    return lines, "\n\n".join(_table2_latex(w, p) for p, w in frames.items()) + "\n"
+
+
+def _figure2_section(grads: pd.DataFrame | None, layers) -> list[str]:
+    lines = ["## Figure 2: gradient norms ‖∂y_N/∂y_ℓ‖₂ during training", ""]
+    if grads is None:
+        return lines + ["Pending: no paper/data/gradients_summary.csv.", ""]
+    return lines + [
+        "Per network over its seeds: min and max over training of the batch-mean Jacobian's norm "
+        "(the authors' definition) and of the per-sample norms, the paper's band beside; every "
+        "seed and column explained in [figure2_report.md](figure2_report.md).", "",
+        _md(gradients_over_seeds(grads, layers)), "",
+        "![figure2](figures/figure2.png)", "", "![eigenvalues](figures/eigenvalues.png)", ""]
+
+
+def _provenance_section(data: Path, cfg: dict) -> list[str]:
+    prov, bench = _read(data, "provenance.csv"), _read(data, "benchmarks.csv")
+    lines = ["## Provenance", ""]
+    if prov is None:
+        return lines + ["Pending: no paper/data/provenance.csv.", ""]
+    first = prov.iloc[0]
+    stages = pd.DataFrame({"stage": prov["stage"], "runs": prov["runs"],
+                           "training min (summed over runs)": (prov["wall_time_s"] / 60).round(1),
+                           "seeds per cell": prov["seeds_per_cell"], "devices": prov["devices"],
+                           "commits": [" ".join(c[:7] for c in str(cs).split()) for cs in prov["commits"]]})
+    versions = sorted({v for vs in prov["versions"].dropna() for v in vs.split(" | ")})
+    lines += [f"Data aggregated {first['aggregated_utc']} UTC at commit `{first['head']}`; run "
+              f"seeds derive from base_seed {cfg['base_seed']} (hdnn.provenance.derive_seed), each "
+              "run's seed is in table1_runs.csv / gradients_summary.csv.", "",
+              _md(stages), "", f"Versions and machine: {'; '.join(versions)}.", ""]
+    if bench is None or bench.empty:
+        lines += [f"Benchmarks: no Snakemake benchmark files under {cfg['results_dir']}/benchmarks/.", ""]
+    else:
+        group = bench.assign(rule=bench["job"].str.split("/").str[0]).groupby("rule")
+        lines += ["Benchmarks (Snakemake's `benchmark:` files, summed per rule):", "",
+                  _md(group.agg(jobs=("job", "size"), s=("s", "sum"), cpu_time=("cpu_time", "sum"),
+                                max_rss=("max_rss", "max")).reset_index(), floatfmt=".1f"), ""]
+    lines += ["Data files: " + "; ".join(f"[`data/{n}`](data/{n}): {what}" for n, what in DATA_FILES.items()
+                                         if (data / n).is_file()) + ".", ""]
+    # The staleness check (hdnn.staleness) reads these: one per stage with training code.
+    for _, r in prov[prov["digest"].notna() & (prov["digest"] != "")].iterrows():
+        lines += [f"{r['stage']}: training code {', '.join(f'`{f}`' for f in r['train_code'].split(','))}.", "",
+                  marker(r["digest"], r["train_code"].split(",")), ""]
+    return lines
+
+
+def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[str, str]:
+    """The report and LaTeX tables (paths relative to the report's folder → text), from
+    ``data_dir`` (paper/data) and the config only. Missing data make their section pending."""
+    data, paper = Path(data_dir), paper or paper_values()
+    t1_cells, t1_runs = _read(data, "table1_cells.csv"), _read(data, "table1_runs.csv")
+    t2_runs, grads = _read(data, "table2_runs.csv"), _read(data, "gradients_summary.csv")
+    layers = cfg["figure2"]["layers"]
+    claims = C.all_claims(t1_runs if t1_runs is not None else pd.DataFrame(
+        columns=["protocol", "dataset", "depth", "arch", "test_acc"]), grads, t2_runs, layers, paper)
+    table1, tex1 = _table1_section(t1_cells, t1_runs)
+    table2, tex2 = _table2_section(t2_runs, paper)
+    rd = cfg["report_dir"]
+    lines = [
+        "# Replication: A unified framework for Hamiltonian deep neural networks", "",
+        "C. L. Galimberti, L. Xu, G. Ferrari Trecate, L4DC 2021 (arXiv:2104.13166); the paper "
+        "restated for this repository in docs/paper.md. Written by `snakemake --cores all paper` "
+        f"from {rd}/data/ and the config; do not edit by hand.", "",
+        "## What was replicated and how to rerun it", "",
+        "The five blocks (MS1, MS2, MS3, H1, H2) on the Swiss roll and double moons (Table 1, "
+        "three protocols), on MNIST (Table 2, two protocols), and the gradient-norm study "
+        "(Figure 2, seven networks), several seeds per cell where the paper has one run; then "
+        "each claim of the paper checked on those runs.", "",
+        "```bash",
+        "snakemake --cores all paper           # every run the report needs, then this page",
+        "snakemake --cores all tuning          # Table 1's tuned protocol (committed: " + cfg["table1"]["tuned"] + ")",
+        "snakemake --cores all tuning_table2   # Table 2's tuned protocol (committed: " + cfg["table2"]["tuned"] + ")",
+        "snakemake --cores all ablation        # a diagnostic, chooses nothing",
+        f"python -m hdnn.replication {rd}         # this page again from {rd}/data/, no training",
+        f"python -m hdnn.staleness {rd}           # were the runs made by the training code at HEAD?",
+        "```", "", *_claims_section(claims), *table1, *table2, *_figure2_section(grads, layers),
+        *_settings_section(cfg), *_provenance_section(data, cfg)]
+    out = {REPORT: "\n".join(lines)}
+    for name, tex in (("tables/table1.tex", tex1), ("tables/table2.tex", tex2)):
+        if tex:
+            out[name] = tex
+    return out
+
+
+def write_replication(report_dir: str | Path, cfg: dict) -> list[Path]:
+    """Render ``report_dir``/data into ``report_dir``; the files written."""
+    written = []
+    for name, text in render(Path(report_dir) / "data", cfg).items():
+        path = Path(report_dir) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        written.append(path)
+    return written
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Render replication.md from the report folder's data/.")
+    ap.add_argument("report_dir", nargs="?", default="paper")
+    ap.add_argument("--configfile", nargs="*", default=list(CONFIG_FILES),
+                    help="config files, merged in order, relative to the repository root")
+    args = ap.parse_args(argv)
+    report_dir = Path(args.report_dir).resolve()
+    os.chdir(ROOT)                 # the config's paths (chosen settings) are relative to the root
+    for path in write_replication(report_dir, load_config(ROOT, args.configfile)):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

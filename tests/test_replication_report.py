@@ -1,0 +1,93 @@
+"""paper/replication.md is a pure function of the committed paper/data and the config: rebuilt
+here byte for byte, so no number in it was edited by hand; and the two steps on synthetic runs."""
+
+import pandas as pd
+import pytest
+
+from hdnn.provenance import write_json
+from hdnn.replication import REPORT, load_config, render, write_paper_data, write_replication
+from hdnn.reporting import collect_runs, write_table1
+from hdnn.staleness import MARKER, ROOT
+
+PAPER = ROOT / "paper"
+
+
+@pytest.fixture()
+def config(monkeypatch):
+    monkeypatch.chdir(ROOT)        # the config's paths (chosen settings) are relative to the root
+    return load_config(ROOT)
+
+
+def test_committed_report_rebuilds_from_committed_data(config):
+    out = render(PAPER / "data", config)
+    for name, text in out.items():
+        assert (PAPER / name).read_text() == text, f"{name}: regenerate it (python -m hdnn.replication paper)"
+    assert {f"tables/{p.name}" for p in (PAPER / "tables").glob("*.tex")} <= set(out)
+
+
+def test_committed_report_carries_the_provenance_markers():
+    text = (PAPER / REPORT).read_text()
+    stages = pd.read_csv(PAPER / "data" / "provenance.csv")
+    with_code = stages[stages["digest"].notna()]
+    assert len(MARKER.findall(text)) == len(with_code) >= 2      # Table 1 and Figure 2 at least
+    for digest in with_code["digest"]:
+        assert f"sha256={digest} " in text
+
+
+def fake_table1_runs(root, protocols=("code",), commit="unknown"):
+    paths = []
+    for protocol in protocols:
+        for dataset, depth in (("swiss_roll", 4), ("double_moons", 1)):
+            for arch, acc in (("MS1", 0.8), ("MS2", 0.8), ("MS3", 0.8), ("H1", 0.9), ("H2", 0.9)):
+                for s in range(2):
+                    p = root / "runs" / protocol / dataset / arch / f"seed{s}" / "metrics.json"
+                    write_json(p, {"study": "table1", "setting": protocol, "dataset": dataset,
+                                   "arch": arch, "depth": depth, "seed_index": s, "seed": s,
+                                   "diverged": False, "train_acc": acc, "train_loss": 0.1,
+                                   "test_acc": acc + 0.01 * s, "test_loss": 0.2, "wall_time_s": 30.0,
+                                   "git_commit": commit, "versions": {"torch": "2.14.1"},
+                                   "config": {"T": 0.8}})
+                    paths.append(p)
+    return paths
+
+
+def test_two_steps_on_synthetic_runs(tmp_path, config):
+    paths = fake_table1_runs(tmp_path)
+    data = tmp_path / "paper" / "data"
+    data.mkdir(parents=True)
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    write_table1(collect_runs(paths), tables / "table1.csv", tables / "t.md", tables / "t.tex",
+                 data / "table1_cells.csv")
+    train_code = ["src/hdnn/blocks.py"]
+    write_paper_data(data, [{"stage": "Table 1", "metrics_paths": paths, "train_code": train_code}],
+                     table1_csv=tables / "table1.csv", bench_dir=tmp_path / "no-benchmarks")
+    runs = pd.read_csv(data / "table1_runs.csv")
+    assert len(runs) == 20 and set(runs["protocol"]) == {"code"} and runs["paper_test_acc"].notna().all()
+    prov = pd.read_csv(data / "provenance.csv").iloc[0]
+    assert (prov["runs"], prov["wall_time_s"], prov["seeds_per_cell"]) == (20, 600.0, 2)
+    assert prov["digest"] == "none"                  # runs outside git: always stale
+
+    config = {**config, "report_dir": str(tmp_path / "paper")}
+    written = write_replication(tmp_path / "paper", config)
+    assert sorted(p.name for p in written) == ["replication.md", "table1.tex"]
+    text = (tmp_path / "paper" / REPORT).read_text()
+    assert "### 1. H-DNNs are at least as accurate as MS-DNNs at equal depth (Table 1): holds" in text
+    assert "(Table 2): pending" in text and "**Ours: pending.**" in text
+    assert "Figure 2): pending" in text
+    assert "no Snakemake benchmark files" in text and "training min (summed over runs)" in text
+    assert MARKER.findall(text) == [("none", "src/hdnn/blocks.py")]
+    assert f"python -m hdnn.replication {tmp_path / 'paper'}" in text    # the configured report_dir
+
+    # Table 2's runs and benchmark files join when they exist.
+    t2 = pd.DataFrame([{"protocol": "paper", "arch": a, "depth": d, "seed_index": s, "diverged": False,
+                        "train_acc": 0.99, "test_acc": 0.95 + 0.01 * d / 4, "paper_train_acc": 0.99,
+                        "paper_test_acc": 0.98, "wall_time_s": 10.0}
+                       for a in ("MS1", "H2") for d in (0, 4) for s in range(2)])
+    t2.to_csv(data / "table2_runs.csv", index=False)
+    pd.DataFrame([{"job": "train_table1/x", "s": 2.0, "cpu_time": 1.5, "max_rss": 100.0}]).to_csv(
+        data / "benchmarks.csv", index=False)
+    out = render(data, config)
+    assert "tables/table2.tex" in out and r"\toprule" in out["tables/table2.tex"]
+    assert "MNIST test accuracy grows with depth (Table 2): holds" in out[REPORT]
+    assert "| train_table1 |" in out[REPORT].replace("  ", " ").replace("  ", " ")

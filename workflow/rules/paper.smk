@@ -1,0 +1,62 @@
+# The replication report, in two steps (hdnn.replication): the runs aggregated into
+# {report_dir}/data/*.csv, then {report_dir}/replication.md rendered from that folder and the config
+# alone (tests/test_replication_report.py rebuilds it from the committed data).
+#   snakemake --cores all paper
+P = config["report_dir"]
+
+
+def existing(paths):
+    """Runs of a stage that chooses settings (tuning, ablation): their wall time joins the
+    provenance when they exist, without forcing the stage to run."""
+    return [p for p in paths if Path(p).exists()]
+
+
+PAPER_STAGES = {  # stage → (its runs, the training code its provenance marker covers, or None)
+    "Table 1": (cells("table1"), TRAIN_CODE),
+    "Table 1 experiments": (cells("experiments"), TRAIN_CODE),
+    "Table 1 tuning": (existing(cells("tuning")), None),
+    "Table 1 ablation": (existing(cells("ablation")), None),
+    "Figure 2": ([p for net in F2_NETWORKS for p in figure2_runs(net)], GRADIENT_CODE),
+    "Table 2": (mnist_runs("table2", M.table2_protocols(config), T2["depths"], T2["n_seeds"]), MNIST_CODE),
+    "Table 2 tuning": (existing(mnist_runs("table2_tuning", M.tuning_grid(config), T2["tuning"]["depths"],
+                                           T2["tuning"]["n_seeds"])), None),
+}
+
+
+rule paper_data:
+    """{report_dir}/data: per-seed Table 1 and Table 2 rows, every stage's provenance, the
+    benchmark files. The report rules put table1_cells.csv and gradients_summary.csv there."""
+    input:
+        table1=R + "/tables/table1.csv",
+        table2=R + "/tables/table2.csv",
+        runs=[p for runs, _ in PAPER_STAGES.values() for p in runs],
+        reports=[P + "/table1_report.md", P + "/figure2_report.md", P + "/table2_report.md"],
+        code=REPORT_CODE + [SRC + "replication.py", SRC + "staleness.py"],
+    output:
+        [f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "provenance.csv",
+                                         "benchmarks.csv")],
+    params:
+        stages={stage: {"metrics_paths": runs, "train_code": code}
+                for stage, (runs, code) in PAPER_STAGES.items()},
+        out=P + "/data",
+        benchmarks=R + "/benchmarks",
+    script:
+        "../scripts/paper_data.py"
+
+
+rule replication:
+    input:
+        data=rules.paper_data.output,
+        code=REPORT_CODE + [SRC + "replication.py", SRC + "claims.py", "config/paper_values.yaml"],
+    output:
+        P + "/replication.md",
+        P + "/tables/table1.tex",
+        P + "/tables/table2.tex",
+    script:
+        "../scripts/replication.py"
+
+
+rule paper:
+    """The replication report and everything it is made from."""
+    input:
+        rules.replication.output,
