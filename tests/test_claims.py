@@ -87,6 +87,16 @@ def test_mnist_ms1_h2_alike(h2_at_4, expected):
                                 PAPER).verdict == C.FAILS
 
 
+def test_mnist_claims_compare_columns_not_trained_archs():
+    """MS1 trained with H2's settings is its own column: it is neither MS1 nor H2."""
+    runs = table2({"MS1": {0: 92.0, 4: 98.0}, "H2": {0: 92.0, 4: 98.0}}).assign(column=lambda d: d["arch"])
+    cross = table2({"MS1": {0: 80.0, 4: 80.0}}).assign(column="MS1_with_H2_settings")
+    claim = C.mnist_ms1_h2_alike(pd.concat([runs, cross]), PAPER)
+    assert claim.verdict == C.HOLDS
+    depth = C.mnist_depth(pd.concat([runs, cross]), PAPER)
+    assert "p MS1_with_H2_settings: does not hold" in depth.summary
+
+
 def grads(rows):
     """gradients_summary rows: (network, seed, kind, layer, min, max, test_acc, extra columns)."""
     base = {"arch": "H1", "depth": 64, "paper_norm_low": float("nan"), "paper_norm_high": float("nan"),

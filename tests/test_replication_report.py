@@ -80,7 +80,8 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     assert f"python -m hdnn.replication {tmp_path / 'paper'}" in text    # the configured report_dir
 
     # Table 2's runs and benchmark files join when they exist.
-    t2 = pd.DataFrame([{"protocol": "paper", "arch": a, "depth": d, "seed_index": s, "diverged": False,
+    t2 = pd.DataFrame([{"protocol": "paper", "column": a, "arch": a, "paper_column": a, "depth": d,
+                        "seed_index": s, "diverged": False,
                         "train_acc": 0.99, "test_acc": 0.95 + 0.01 * d / 4, "paper_train_acc": 0.99,
                         "paper_test_acc": 0.98, "wall_time_s": 10.0}
                        for a in ("MS1", "H2") for d in (0, 4) for s in range(2)])

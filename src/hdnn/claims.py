@@ -164,6 +164,11 @@ def same_parameters_alike(runs: pd.DataFrame, paper: dict | None = None) -> Clai
         verdict, f"Cells alike: {line}.", table)
 
 
+def _by_column(runs: pd.DataFrame) -> pd.DataFrame:
+    """Table 2 runs labelled by their column, so MS1 trained with H2's settings is not MS1."""
+    return runs.assign(arch=runs["column"]) if "column" in runs else runs
+
+
 def mnist_depth(runs: pd.DataFrame | None, paper: dict | None = None) -> Claim:
     """Table 2: test accuracy grows with depth, per protocol and architecture."""
     title = "MNIST test accuracy grows with depth (Table 2)"
@@ -175,7 +180,7 @@ def mnist_depth(runs: pd.DataFrame | None, paper: dict | None = None) -> Claim:
            f"only the first holds.")
     if runs is None or runs.empty:
         return Claim(title, quote, how, PENDING, "Pending: no Table 2 runs in paper/data (table2_runs.csv).")
-    both, ours = _with_paper(runs, paper_table2_runs(paper))
+    both, ours = _with_paper(_by_column(runs), paper_table2_runs(paper))
     rows = []
     for (protocol, arch), g in both.groupby(["protocol", "arch"], sort=False):
         st = g.groupby("depth")["test_acc"].agg(mean="mean", sd="std", n="size").sort_index()
@@ -207,7 +212,7 @@ def mnist_ms1_h2_alike(runs: pd.DataFrame | None, paper: dict | None = None) -> 
            f"standard errors of the difference, at least {TABLE2_MARK_POINTS:g} points).")
     if runs is None or runs.empty:
         return Claim(title, quote, how, PENDING, "Pending: no Table 2 runs in paper/data (table2_runs.csv).")
-    both, ours = _with_paper(runs, paper_table2_runs(paper))
+    both, ours = _with_paper(_by_column(runs), paper_table2_runs(paper))
     rows = []
     for (protocol, depth), cell in both.groupby(["protocol", "depth"], sort=False):
         st = _arch_stats(cell)

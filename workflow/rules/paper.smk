@@ -17,9 +17,10 @@ PAPER_STAGES = {  # stage → (its runs, the training code its provenance marker
     "Table 1 tuning": (existing(cells("tuning")), None),
     "Table 1 ablation": (existing(cells("ablation")), None),
     "Figure 2": ([p for net in F2_NETWORKS for p in figure2_runs(net)], GRADIENT_CODE),
-    "Table 2": (mnist_runs("table2", M.table2_protocols(config), T2["depths"], T2["n_seeds"]), MNIST_CODE),
-    "Table 2 tuning": (existing(mnist_runs("table2_tuning", M.tuning_grid(config), T2["tuning"]["depths"],
-                                           T2["tuning"]["n_seeds"])), None),
+    "Table 2": (mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
+                MNIST_CODE),
+    "Table 2 tuning": (existing(mnist_runs("table2_tuning", M.tuning_grid(config), T2["archs"],
+                                           T2["tuning"]["depths"], T2["tuning"]["n_seeds"])), None),
 }
 
 
