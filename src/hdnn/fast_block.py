@@ -7,19 +7,31 @@ Every layer of MS1, MS2, MS3, H1 and H2 is a sequence of sub-steps, in column fo
 with W_s, b_s, P_s built from the block's own effective weights (``substeps``), so the fast path
 shares the block's parameters: same state_dict, same optimiser, gradients through autograd. The
 reference path (``Block.forward``) multiplies a channels-last (B·H·W, nf) state by nf × nf matrices,
-thin products; here the state is channel-major (nf, B·H·W) and each sub-step is two ``addmm``.
-FC (no residual) is not covered and runs the reference path.
+thin products. Two faster paths:
+
+- ``fused-cpp``: csrc/fused_block.cpp runs all sub-steps of all layers on a tile of 16 pixels at a
+  time (JIT-built once with ``torch.utils.cpp_extension.load``, cached on disk); its backward
+  recomputes the forward per tile instead of storing activations;
+- ``channel-major``: the state as (nf, B·H·W), each sub-step two ``addmm`` (no compiler needed).
+
+FC (no residual), a GPU or a dtype other than float32/float64 take the reference path; a failed
+build, one warning and the channel-major path.
 """
 
 from __future__ import annotations
 
+import functools
 import os
+import warnings
+from pathlib import Path
 
 import torch
+from torch.autograd.function import once_differentiable
+from torch.utils.cpp_extension import load as cpp_load
 
 from hdnn.blocks import Block
 
-PATHS = ("channel-major", "reference")
+PATHS = ("fused-cpp", "channel-major", "reference")
 # Forces a path (the tests and the benchmark compare them); unset, the fastest available is used.
 PATH_ENV = "HDNN_BLOCK_PATH"
 SUPPORTED_ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
@@ -71,6 +83,9 @@ def unsupported_reason(block: Block, device: torch.device | str) -> str | None:
         return f"arch {block.arch} has no residual sub-step form"
     if torch.device(device).type != "cpu":
         return f"device {torch.device(device).type}: the fast path is for CPUs"
+    dtype = next(block.parameters()).dtype
+    if dtype not in (torch.float32, torch.float64):
+        return f"dtype {dtype}: the fast path takes float32 or float64"
     return None
 
 
@@ -88,7 +103,9 @@ def select_path(block: Block, device: torch.device | str, path: str | None = Non
         raise ValueError(f"path={path!r} ({PATH_ENV}) is not allowed: one of {', '.join(PATHS)}")
     if path == "reference" or not supports(block, device):
         return "reference"
-    return "channel-major"
+    if path == "channel-major" or fused_extension() is None:
+        return "channel-major"
+    return "fused-cpp"
 
 
 def _check_input(block: Block, x: torch.Tensor) -> None:
@@ -111,9 +128,66 @@ def channel_major_forward(block: Block, x: torch.Tensor) -> torch.Tensor | None:
     return y.reshape(nf, B, -1).transpose(0, 1).reshape(x.shape)
 
 
+def _build_dir() -> Path:
+    root = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "hdnn" / "torch_extensions"
+    # -march=native: a build is only valid on CPUs with the same vector instructions.
+    path = Path(root) / f"hdnn_fused_block_{torch.backends.cpu.get_cpu_capability()}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def build_extension():
+    """Compile (first call) or load (later calls: ninja finds nothing to do) the fused kernel;
+    its operators are then ``torch.ops.hdnn_fused.forward`` and ``.backward``."""
+    cpp_load(
+        name="hdnn_fused_block", sources=[str(Path(__file__).with_name("csrc") / "fused_block.cpp")],
+        build_directory=str(_build_dir()),
+        # -ffast-math at compile time only: glibc's vector tanh (libmvec) and vectorised
+        # reductions; not at link time, where it would set flush-to-zero for the whole process.
+        extra_cflags=["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-Wno-psabi"],
+        extra_ldflags=["-lmvec"], is_python_module=False, verbose=False)
+    return torch.ops.hdnn_fused
+
+
+@functools.cache
+def fused_extension():
+    """The fused kernel's module, or None (with one warning) when it cannot be built."""
+    try:
+        return build_extension()
+    except Exception as err:  # no compiler, a failed compile or link: all mean the same here
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        warnings.warn(f"hdnn fused-cpp block path unavailable ({type(err).__name__}: {first}); "
+                      f"using the channel-major path", RuntimeWarning, stacklevel=2)
+        return None
+
+
+class _FusedSubsteps(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, W, b, P):
+        ctx.save_for_backward(x, W, b, P)
+        return fused_extension().forward(x, W, b, P)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        x, W, b, P = ctx.saved_tensors
+        return tuple(fused_extension().backward(x, grad.contiguous(), W, b, P))
+
+
+def fused_forward(block: Block, x: torch.Tensor) -> torch.Tensor | None:
+    """The block on x (B, nf, H, W) through the fused C++ kernel; None for FC."""
+    _check_input(block, x)
+    steps = substeps(block)
+    if steps is None:
+        return None
+    W, b, P = (t.contiguous() for t in steps)
+    y = _FusedSubsteps.apply(x.reshape(*x.shape[:2], -1).contiguous(), W, b, P)
+    return y.view(x.shape)
+
+
 def block_forward(block: Block, x: torch.Tensor, path: str | None = None) -> torch.Tensor:
     """``block(x)`` through the path ``select_path`` picks (or ``path``)."""
     chosen = select_path(block, x.device, path)
     if chosen == "reference":
         return block(x)
-    return channel_major_forward(block, x)
+    return (fused_forward if chosen == "fused-cpp" else channel_major_forward)(block, x)
