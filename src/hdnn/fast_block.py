@@ -27,7 +27,6 @@ from pathlib import Path
 
 import torch
 from torch.autograd.function import once_differentiable
-from torch.utils.cpp_extension import load as cpp_load
 
 from hdnn.blocks import Block
 
@@ -35,6 +34,7 @@ PATHS = ("fused-cpp", "channel-major", "reference")
 # Forces a path (the tests and the benchmark compare them); unset, the fastest available is used.
 PATH_ENV = "HDNN_BLOCK_PATH"
 SUPPORTED_ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
+FUSED_MAX_NF = 32  # MAX_NF of csrc/fused_block.cpp: wider blocks take the channel-major path
 
 
 def substeps(block: Block) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
@@ -103,7 +103,7 @@ def select_path(block: Block, device: torch.device | str, path: str | None = Non
         raise ValueError(f"path={path!r} ({PATH_ENV}) is not allowed: one of {', '.join(PATHS)}")
     if path == "reference" or not supports(block, device):
         return "reference"
-    if path == "channel-major" or fused_extension() is None:
+    if path == "channel-major" or block.nf > FUSED_MAX_NF or fused_extension() is None:
         return "channel-major"
     return "fused-cpp"
 
@@ -139,7 +139,9 @@ def _build_dir() -> Path:
 def build_extension():
     """Compile (first call) or load (later calls: ninja finds nothing to do) the fused kernel;
     its operators are then ``torch.ops.hdnn_fused.forward`` and ``.backward``."""
-    cpp_load(
+    from torch.utils.cpp_extension import load  # imported late: it logs about CUDA on import
+
+    load(
         name="hdnn_fused_block", sources=[str(Path(__file__).with_name("csrc") / "fused_block.cpp")],
         build_directory=str(_build_dir()),
         # -ffast-math at compile time only: glibc's vector tanh (libmvec) and vectorised
@@ -189,5 +191,6 @@ def block_forward(block: Block, x: torch.Tensor, path: str | None = None) -> tor
     """``block(x)`` through the path ``select_path`` picks (or ``path``)."""
     chosen = select_path(block, x.device, path)
     if chosen == "reference":
-        return block(x)
+        # Channels-last memory makes the block's channels-last view contiguous (no copy per layer).
+        return block(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x)
     return (fused_forward if chosen == "fused-cpp" else channel_major_forward)(block, x)
