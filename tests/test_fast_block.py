@@ -66,12 +66,19 @@ def test_equals_the_block_in_values_and_gradients(request, path, arch, time_inva
         torch.testing.assert_close(g, r, rtol=1e-11, atol=1e-11, msg=lambda m: f"d/d{name}: {m}")
 
 
+@pytest.mark.parametrize("path", FORWARDS)
 @pytest.mark.parametrize("arch", ["H2", "MS1"])
-def test_fused_float32_is_close(fused, arch):
+def test_float32_error_is_the_references_order(request, path, arch):
+    """Table 2's block in float32: the error from the float64 result is of the reference's order
+    (the fused kernel's float tanh is a rational approximation, 3e-7 from the exact one)."""
+    forward = _forward_for(request, path)
     torch.manual_seed(0)
     blk = make_block(arch, 8, 16, 0.05)
-    x = torch.randn(2, 8, 28, 28, requires_grad=True)
-    torch.testing.assert_close(fused_forward(blk, x), blk(x), rtol=1e-5, atol=1e-5)
+    x = torch.randn(2, 8, 28, 28)
+    exact = blk.double()(x.double())
+    blk.float()
+    ref_err = (blk(x).double() - exact).abs().max()
+    assert (forward(blk, x).double() - exact).abs().max() <= 4 * ref_err
 
 
 def test_fused_build_is_cached(fused):

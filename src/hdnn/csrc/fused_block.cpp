@@ -68,6 +68,24 @@ inline vec vtanh(vec a) {
   return a;
 }
 
+// float: Eigen's rational approximation (error under 3e-7, float's precision), 1.6× faster than
+// libmvec's tanhf, which takes half the forward pass's time.
+template <>
+inline Vec<float>::type vtanh<Vec<float>::type, float>(Vec<float>::type x) {
+  using vec = Vec<float>::type;
+  const float clamp = 7.90531110763549805f;  // tanh is ±1 in float beyond it
+  x = x < -clamp ? vec{} - clamp : x;
+  x = x > clamp ? vec{} + clamp : x;
+  const vec x2 = x * x;
+  vec p = vec{} - 2.76076847742355e-16f;
+  for (float c : {2.00018790482477e-13f, -8.60467152213735e-11f, 5.12229709037114e-08f,
+                  1.48572235717979e-05f, 6.37261928875436e-04f, 4.89352455891786e-03f})
+    p = p * x2 + c;
+  vec q = vec{} + 1.19825839466702e-06f;
+  for (float c : {1.18534705686654e-04f, 2.26843463243900e-03f, 4.89352518554385e-03f}) q = q * x2 + c;
+  return x * p / q;
+}
+
 // One sub-step on a tile y (nf vectors), in place; th (r vectors) receives tanh(W y + b).
 // NF, R > 0: sizes known at compile time (Table 2's nf = 8), the tile stays in registers.
 template <int64_t NF, int64_t R, typename scalar_t, typename vec>
