@@ -110,6 +110,8 @@ def test_build_failure_falls_back_with_one_warning(monkeypatch):
             assert select_path(blk, "cpu") == "channel-major"
             assert select_path(blk, "cpu", "fused-cpp") == "channel-major"
         assert len(record) == 1 and "\n" not in str(record[0].message)
+        with pytest.raises(RuntimeError, match="could not be built"):
+            fused_forward(blk, torch.randn(2, 8, 3, 3))
     finally:
         fast_block.fused_extension.cache_clear()  # later tests load the real library again
 

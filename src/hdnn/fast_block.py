@@ -182,6 +182,9 @@ def fused_forward(block: Block, x: torch.Tensor) -> torch.Tensor | None:
     steps = substeps(block)
     if steps is None:
         return None
+    if fused_extension() is None:
+        raise RuntimeError("the fused C++ kernel could not be built (see the warning); "
+                           "use block_forward, which falls back to the channel-major path")
     W, b, P = (t.contiguous() for t in steps)
     y = _FusedSubsteps.apply(x.reshape(*x.shape[:2], -1).contiguous(), W, b, P)
     return y.view(x.shape)

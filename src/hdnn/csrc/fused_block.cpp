@@ -48,7 +48,7 @@ struct Tile {  // where tile k of x (B, nf, HW) lies: T pixels of one image, all
   template <typename vec>
   void load(const scalar_t* x, int64_t nf, int64_t HW, vec* y) const {
     for (int64_t c = 0; c < nf; ++c) {
-      y[c] = vec{};  // padded lanes: zero state and zero gradient, so they add nothing
+      y[c] = vec{};  // padded lanes: zero; their zero gradient keeps them out of the sums
       std::memcpy(&y[c], x + base + c * HW, len * sizeof(scalar_t));
     }
   }
