@@ -21,7 +21,9 @@ build, one warning and the channel-major path.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
+import platform
 import warnings
 from pathlib import Path
 
@@ -128,10 +130,20 @@ def channel_major_forward(block: Block, x: torch.Tensor) -> torch.Tensor | None:
     return y.reshape(nf, B, -1).transpose(0, 1).reshape(x.shape)
 
 
+def _cpu_tag() -> str:
+    """A build (-march=native) runs only on CPUs with the same instructions: one folder per set of
+    CPU flags, so a home folder shared by different machines (a cluster) keeps one per kind."""
+    try:
+        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
+                     if line.startswith("flags"))
+    except (OSError, StopIteration):
+        flags = platform.processor() or platform.machine()
+    return hashlib.sha256(flags.encode()).hexdigest()[:12]
+
+
 def _build_dir() -> Path:
     root = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "hdnn" / "torch_extensions"
-    # -march=native: a build is only valid on CPUs with the same vector instructions.
-    path = Path(root) / f"hdnn_fused_block_{torch.backends.cpu.get_cpu_capability()}"
+    path = Path(root) / f"hdnn_fused_block_{_cpu_tag()}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
