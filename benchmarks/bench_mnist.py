@@ -5,7 +5,7 @@ on ``--batches`` minibatches of 100 random 28×28 images and extrapolates to one
 images; then one evaluation pass (what every epoch adds, over the training and test sets). The
 best of ``--repeats`` rounds is kept, so that other processes on the machine disturb it less.
 Each block path of ``hdnn.fast_block`` (``--paths``) is timed in the same run, one after the other
-for each thread count, so that their ratios hold even on a busy machine.
+for each thread count (on a busy machine compare the CPU times, which vary less than wall times).
 
 Run:  PYTHONPATH=src python benchmarks/bench_mnist.py [--batches 30] [--threads 1 2] [--repeats 3]
       [--paths reference channel-major fused-cpp] [--arch MS1 --h 0.4] [--device cuda]
