@@ -4,33 +4,39 @@ Times ``hdnn.mnist_train.train_epoch`` (the code the runs use: preloaded tensors
 on ``--batches`` minibatches of 100 random 28×28 images and extrapolates to one epoch of 60 000
 images; then one evaluation pass (what every epoch adds, over the training and test sets). The
 best of ``--repeats`` rounds is kept, so that other processes on the machine disturb it less.
+Each block path of ``hdnn.fast_block`` (``--paths``) is timed in the same run, one after the other
+for each thread count (on a busy machine compare the CPU times, which vary less than wall times).
 
 Run:  PYTHONPATH=src python benchmarks/bench_mnist.py [--batches 30] [--threads 1 2] [--repeats 3]
-      [--device cuda]
+      [--paths reference channel-major fused-cpp] [--arch MS1 --h 0.4] [--device cuda]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
 
+from hdnn.fast_block import PATH_ENV, PATHS
 from hdnn.mnist_train import MnistConfig, MnistNet, evaluate, make_optimizer, train_epoch
 
 EPOCH_IMAGES = 60_000
 EVAL_IMAGES = 70_000  # the training and test sets, evaluated after every epoch
 
 
-def best_time(fn, repeats: int, device: torch.device) -> float:
+def best_time(fn, repeats: int, device: torch.device) -> tuple[float, float]:
+    """Best wall and best process CPU seconds (all threads) of ``repeats`` calls. On a loaded
+    machine the CPU time, with one thread, is the steadier of the two."""
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         if device.type == "cuda":
             torch.cuda.synchronize(device)  # kernels run asynchronously
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        times.append((time.perf_counter() - t0, time.process_time() - c0))
+    return min(t for t, _ in times), min(c for _, c in times)
 
 
 def main() -> None:
@@ -42,6 +48,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--device", default="cpu", help="cpu or cuda")
+    ap.add_argument("--paths", nargs="+", default=list(reversed(PATHS)), choices=PATHS,
+                    help="block paths to time (a GPU always runs the reference path)")
     args = ap.parse_args()
     device = torch.device(args.device)
 
@@ -55,21 +63,24 @@ def main() -> None:
           f"{torch.__version__}, {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}")
     for threads in args.threads:
         torch.set_num_threads(threads)
-        torch.manual_seed(0)
-        net = MnistNet(args.arch, args.depth, args.h, cfg.nf).to(device)
-        opt, _ = make_optimizer(net, cfg)
-        order = torch.Generator().manual_seed(1)
-        train_epoch(net, opt, x[:2 * cfg.batch_size], y[:2 * cfg.batch_size], order,
-                    cfg.batch_size, cfg.alpha)  # warm-up: first-call allocations
-        train_s = best_time(lambda: train_epoch(net, opt, x, y, order, cfg.batch_size, cfg.alpha),
-                            args.repeats, device)
-        eval_s = best_time(lambda: evaluate(net, x, y), args.repeats, device)
-        train_rate, eval_rate = n / train_s, n / eval_s
-        epoch_s = EPOCH_IMAGES / train_rate
-        print(f"threads {threads}: training {train_rate:7.0f} images/s -> {epoch_s:6.1f} s per "
-              f"epoch; evaluation {eval_rate:7.0f} images/s -> +{EVAL_IMAGES / eval_rate:5.1f} s "
-              f"per epoch; total {epoch_s + EVAL_IMAGES / eval_rate:6.1f} s per epoch")
-
+        base = None
+        for path in args.paths:
+            os.environ[PATH_ENV] = path
+            torch.manual_seed(0)
+            net = MnistNet(args.arch, args.depth, args.h, cfg.nf).to(device)
+            opt, _ = make_optimizer(net, cfg)
+            order = torch.Generator().manual_seed(1)
+            train_epoch(net, opt, x[:2 * cfg.batch_size], y[:2 * cfg.batch_size], order,
+                        cfg.batch_size, cfg.alpha)  # warm-up: first-call allocations, the build
+            train_s, train_cpu = best_time(
+                lambda: train_epoch(net, opt, x, y, order, cfg.batch_size, cfg.alpha), args.repeats, device)
+            eval_s, _ = best_time(lambda: evaluate(net, x, y), args.repeats, device)
+            epoch_s, eval_epoch_s = train_s * EPOCH_IMAGES / n, eval_s * EVAL_IMAGES / n
+            base = base or epoch_s
+            print(f"threads {threads}, {getattr(net, 'block_path', 'no block'):13s}: training "
+                  f"{epoch_s:6.1f} s per epoch ({base / epoch_s:4.1f}x as fast as the first path; "
+                  f"CPU {train_cpu * EPOCH_IMAGES / n:6.1f} s), evaluation +{eval_epoch_s:5.1f} s, "
+                  f"total {epoch_s + eval_epoch_s:6.1f} s per epoch")
 
 if __name__ == "__main__":
     main()

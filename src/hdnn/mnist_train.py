@@ -127,8 +127,10 @@ class MnistNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.conv(x)
         if self.block is not None:
-            # The block works channels-last; this layout makes its view contiguous (no copy per layer).
-            y = self.block(y.contiguous(memory_format=torch.channels_last))
+            # On a CPU a faster path through the same parameters (hdnn.fast_block); recorded.
+            from hdnn.fast_block import block_forward, select_path  # here: only forward may change
+            self.block_path = select_path(self.block, y.device)
+            y = block_forward(self.block, y, self.block_path)
         return self.fc(y.flatten(1))
 
     def regularizer(self) -> torch.Tensor:
