@@ -81,6 +81,21 @@ def test_float32_error_is_the_references_order(request, path, arch):
     assert (forward(blk, x).double() - exact).abs().max() <= 4 * ref_err
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_fused_gradients_are_bitwise_repeatable(fused, threads):
+    """Same input, same thread count → the same bits (per-thread sums reduced in a fixed order)."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    blk = make_block("H2", 8, 4, 0.05, bias_init=torch.nn.init.normal_)
+    x = torch.randn(3, 8, 28, 28, requires_grad=True)
+
+    def grads():
+        out = fused_forward(blk, x)
+        return torch.autograd.grad((out * out).sum(), [x, *blk.parameters()])
+
+    assert all(torch.equal(a, b) for a, b in zip(grads(), grads()))
+
+
 def test_fused_build_is_cached(fused):
     """A second build finds the compiled library on disk and reuses it (no recompilation)."""
     [lib] = fast_block._build_dir().glob("*.so")

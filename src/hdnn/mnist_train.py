@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 import warnings
 
 from hdnn.blocks import ARCHS, Block, make_block
+from hdnn.fast_block import block_forward, select_path
 from hdnn.mnist import IMAGE_SIDE, load_mnist_tensors
 from hdnn.provenance import derive_seed, git_commit, versions, write_json
 from hdnn.settings import _grid_settings, load_chosen
@@ -53,7 +54,8 @@ WEIGHT_DECAY_SCOPES = {"all": ("conv", "block", "fc"), "conv_output": ("conv", "
 BLOCK_BIAS_INITS = {"normal": nn.init.normal_, "zeros": nn.init.zeros_}
 CHECKPOINT = "checkpoint.pt"
 # Changing these files changes what a run computes, so a checkpoint written by other code is ignored.
-_CODE_FILES = [Path(__file__), Path(__file__).with_name("blocks.py")]
+_CODE_FILES = [Path(__file__).parent / f for f in ("mnist_train.py", "blocks.py", "fast_block.py",
+                                                     "csrc/fused_block.cpp")]
 
 
 @dataclass
@@ -128,7 +130,6 @@ class MnistNet(nn.Module):
         y = self.conv(x)
         if self.block is not None:
             # On a CPU a faster path through the same parameters (hdnn.fast_block); recorded.
-            from hdnn.fast_block import block_forward, select_path  # here: only forward may change
             self.block_path = select_path(self.block, y.device)
             y = block_forward(self.block, y, self.block_path)
         return self.fc(y.flatten(1))
@@ -379,7 +380,7 @@ def run_mnist(root: str | os.PathLike, out_path: str | os.PathLike, study: str, 
         "n_params": sum(p.numel() for p in net.parameters()),
         "n_train": res["n_train"], "n_eval": len(data["y_val" if cfg.validation else "y_test"]),
         "wall_time_s": res["wall_time_s"], "resumed_from_epoch": res["resumed_from_epoch"],
-        "device": res["device"], "threads": threads, "git_commit": git_commit(), "versions": versions(),
+        "device": res["device"], "block_path": getattr(net, "block_path", None), "threads": threads, "git_commit": git_commit(), "versions": versions(),
     }
     torch.save({"arch": arch, "depth": depth, "config": asdict(cfg), "state_dict": net.state_dict()},
                folder / "model.pt")
