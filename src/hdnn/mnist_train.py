@@ -1,6 +1,6 @@
 """Table 2: MNIST with a Hamiltonian block between a convolution and the output layer.
 
-Network (REFERENCE.md): a 3×3 convolution (padding 1, 1 → nf = 8 channels, no activation), then
+Network (docs/paper.md): a 3×3 convolution (padding 1, 1 → nf = 8 channels, no activation), then
 ``make_block(arch, nf, depth, h)`` acting on the nf channels at every pixel, then one linear layer on
 all nf·28·28 values → 10 logits, softmax cross-entropy. Depth 0 is the convolution followed by the
 output layer.
@@ -141,7 +141,7 @@ class MnistNet(nn.Module):
 def objective(net: MnistNet, x: torch.Tensor, y: torch.Tensor, alpha: float):
     """Minibatch loss (eq. 12 without the weight decay, which Adam applies) and the logits.
 
-    α R is added once per step; the authors' code added it N − 1 times (a defect, REFERENCE.md).
+    α R is added once per step; the authors' code added it N − 1 times (a defect, docs/paper.md).
     """
     logits = net(x)
     return F.cross_entropy(logits, y) + alpha * net.regularizer(), logits
