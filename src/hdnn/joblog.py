@@ -2,10 +2,10 @@
 as well as to stderr; progress bars only to a terminal, so a log holds lines, not the
 carriage-return frames of bars (and parallel jobs' bars never land in a file)."""
 
-import json
 import logging
 import sys
-from pathlib import Path
+
+from hdnn.provenance import read_json
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -27,6 +27,7 @@ def setup_logging(sm) -> bool:
 def log_runs(paths) -> None:
     """One line per finished run (its metrics.json): accuracies and training time."""
     for path in paths:
-        rec = json.loads(Path(path).read_text())
-        accs = ", ".join(f"{k} {v:.4f}" for k, v in rec.items() if k.endswith("_acc") and v is not None)
+        rec = read_json(path)
+        accs = ", ".join(f"{k} {v:.4f}" for k, v in rec.items()
+                         if k.endswith("_acc") and isinstance(v, float))
         logging.getLogger("runs").info("%s: %s, %.1f s", path, accs, rec["wall_time_s"])

@@ -11,7 +11,8 @@ T2 = config["table2"]
 MNIST_ROOT = f"{R}/data"
 MNIST_RAW = [f"{MNIST_ROOT}/MNIST/raw/{name}" for name in IDX_FILES]
 MNIST_CODE = [f"{SRC}{f}" for f in ("blocks.py", "mnist.py", "mnist_train.py", "provenance.py", "settings.py")]
-MNIST_MAX_EPOCHS = max(T2["base"]["epochs"], T2["tuning"]["epochs"])  # a tuned run's epochs ≤ the search's
+# The most epochs a run trains (runtime bound): a tuned run's epochs are at most the search's.
+MNIST_MAX_EPOCHS = max(T2["base"]["epochs"], T2["tuning"]["epochs"])
 TABLE2_OUTPUTS = [f"{R}/tables/table2.{ext}" for ext in ("md", "csv", "tex")] + [
     f"{config['report_dir']}/table2_report.md"]
 
