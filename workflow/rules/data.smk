@@ -1,9 +1,11 @@
 rule data_2d:
     """One 2-D data set (train/test split)."""
     input:
-        code=[SRC + "data.py"],
+        code=[f"{SRC}data.py"],
     output:
-        R + "/data/{dataset}.pt",
+        f"{R}/data/{{dataset}}.pt",
+    log:
+        f"{R}/logs/data/{{dataset}}.log",
     wildcard_constraints:
         dataset="swiss_roll|double_moons",
     params:
@@ -16,10 +18,13 @@ rule data_2d:
 rule plot_data_2d:
     """Its scatter plot, a rule apart so that restyling plots never remakes the data."""
     input:
-        data=R + "/data/{dataset}.pt",
+        data=f"{R}/data/{{dataset}}.pt",
         code=PLOT_CODE,
     output:
-        R + "/data/{dataset}.png",
+        report(f"{R}/data/{{dataset}}.png", caption="../report/data.rst", category="Data",
+               labels={"data set": "{dataset}"}),
+    log:
+        f"{R}/logs/data/{{dataset}}_plot.log",
     wildcard_constraints:
         dataset="swiss_roll|double_moons",
     script:

@@ -7,16 +7,12 @@ from hdnn.provenance import NORMS_FILE
 
 F2 = config["figure2"]
 F2_NETWORKS = [net["name"] for net in F2["networks"]]
-GRADIENT_CODE = TRAIN_CODE + [SRC + "gradients.py"]
+GRADIENT_CODE = TRAIN_CODE + [f"{SRC}gradients.py"]
 FIGURE2_OUTPUTS = [
-    *expand(R + "/figures/{name}.{ext}", name=["figure2", "eigenvalues"], ext=["png", "pdf"]),
-    *expand(R + "/tables/gradients_summary.{ext}", ext=["csv", "md"]),
-    config["report_dir"] + "/figure2_report.md",
+    *expand(f"{R}/figures/{{name}}.{{ext}}", name=["figure2", "eigenvalues"], ext=["png", "pdf"]),
+    *expand(f"{R}/tables/gradients_summary.{{ext}}", ext=["csv", "md"]),
+    f"{config['report_dir']}/figure2_report.md",
 ]
-
-
-def figure2_runs(network, file="metrics.json", seeds=None):
-    return [f"{R}/runs/figure2/{network}/seed{i}/{file}" for i in range(seeds or F2["n_seeds"])]
 
 
 rule train_figure2:
@@ -26,6 +22,10 @@ rule train_figure2:
     output:
         runs=figure2_runs("{network}"),
         norms=figure2_runs("{network}", NORMS_FILE),
+    log:
+        f"{R}/logs/runs/figure2/{{network}}.log",
+    benchmark:
+        f"{R}/benchmarks/figure2/{{network}}.tsv"
     wildcard_constraints:
         network="|".join(re.escape(name) for name in F2_NETWORKS),
     params:
@@ -36,6 +36,10 @@ rule train_figure2:
     threads: config["threads_per_job"]
     resources:
         torch_jobs=1,
+        # Measured (benchmark file, 2026-11-27, 2 cores at load ≈ 13): MS3, 64 layers, 3 seeds,
+        # 30 epochs with the norms tracked: 108 s and a peak RSS of 833 MB. Bounds about 2× that.
+        mem_mb=1500,
+        runtime=15,
     script:
         "../scripts/train_figure2.py"
 
@@ -47,7 +51,9 @@ rule figure2_data:
         norms=[p for net in F2_NETWORKS for p in figure2_runs(net, NORMS_FILE, seeds=1)],
         code=PLOT_CODE + REPORT_CODE + ["config/paper_values.yaml"],
     output:
-        R + "/figures/figure2.csv.gz",
+        f"{R}/figures/figure2.csv.gz",
+    log:
+        f"{R}/logs/figures/figure2_data.log",
     params:
         layers=F2["layers"],
     script:
@@ -56,11 +62,14 @@ rule figure2_data:
 
 rule figure2:
     input:
-        csv=R + "/figures/figure2.csv.gz",
+        csv=f"{R}/figures/figure2.csv.gz",
         code=PLOT_CODE,
     output:
-        png=R + "/figures/figure2.png",
-        pdf=R + "/figures/figure2.pdf",
+        png=report(f"{R}/figures/figure2.png", caption="../report/figure2.rst",
+                   category="Figure 2", subcategory="Gradient norms"),
+        pdf=f"{R}/figures/figure2.pdf",
+    log:
+        f"{R}/logs/figures/figure2.log",
     script:
         "../scripts/figure2.py"
 
@@ -72,18 +81,23 @@ rule eigenvalues_data:
         data=f"{R}/data/{F2['dataset']}.pt",
         code=PLOT_CODE,
     output:
-        R + "/figures/eigenvalues.csv.gz",
+        f"{R}/figures/eigenvalues.csv.gz",
+    log:
+        f"{R}/logs/figures/eigenvalues_data.log",
     script:
         "../scripts/eigenvalues_data.py"
 
 
 rule eigenvalues:
     input:
-        csv=R + "/figures/eigenvalues.csv.gz",
+        csv=f"{R}/figures/eigenvalues.csv.gz",
         code=PLOT_CODE + REPORT_CODE,
     output:
-        png=R + "/figures/eigenvalues.png",
-        pdf=R + "/figures/eigenvalues.pdf",
+        png=report(f"{R}/figures/eigenvalues.png", caption="../report/eigenvalues.rst",
+                   category="Figure 2", subcategory="Eigenvalues (Lemma 3)"),
+        pdf=f"{R}/figures/eigenvalues.pdf",
+    log:
+        f"{R}/logs/figures/eigenvalues.log",
     script:
         "../scripts/eigenvalues.py"
 
@@ -92,11 +106,15 @@ rule gradients_summary:
     input:
         runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
         norms=[p for net in F2_NETWORKS for p in figure2_runs(net, NORMS_FILE)],
-        eigenvalues=R + "/figures/eigenvalues.csv.gz",
+        eigenvalues=f"{R}/figures/eigenvalues.csv.gz",
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
-        csv=R + "/tables/gradients_summary.csv",
-        md=R + "/tables/gradients_summary.md",
+        csv=report(f"{R}/tables/gradients_summary.csv", caption="../report/gradients_summary.rst",
+                   category="Figure 2", subcategory="Summary"),
+        md=report(f"{R}/tables/gradients_summary.md", caption="../report/gradients_summary.rst",
+                  category="Figure 2", subcategory="Summary"),
+    log:
+        f"{R}/logs/tables/gradients_summary.log",
     params:
         layers=F2["layers"],
         stall=F2["stall"],
@@ -113,13 +131,15 @@ rule gradients:
 rule report_figure2:
     """paper/: the gradients summary, Figure 2 and the eigenvalue figure, in one committed report."""
     input:
-        tables=[R + "/tables/gradients_summary.md"],
-        figures=[R + "/figures/figure2.png", R + "/figures/eigenvalues.png"],
-        data=[R + "/tables/gradients_summary.csv"],
+        tables=[f"{R}/tables/gradients_summary.md"],
+        figures=[f"{R}/figures/figure2.png", f"{R}/figures/eigenvalues.png"],
+        data=[f"{R}/tables/gradients_summary.csv"],
         runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
-        code=REPORT_CODE + [SRC + "staleness.py"],
+        code=REPORT_CODE + [f"{SRC}staleness.py"],
     output:
-        config["report_dir"] + "/figure2_report.md",
+        f"{config['report_dir']}/figure2_report.md",
+    log:
+        f"{R}/logs/report/figure2_report.log",
     params:
         train_code=GRADIENT_CODE,
     script:

@@ -3,10 +3,15 @@ rule table1:
         runs=cells("table1"),
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
-        csv=R + "/tables/table1.csv",
-        md=R + "/tables/table1.md",
-        tex=R + "/tables/table1.tex",
-        cells=R + "/tables/table1_cells.csv",
+        csv=report(f"{R}/tables/table1.csv", caption="../report/table1_csv.rst",
+                   category="Table 1", subcategory="Per run"),
+        md=report(f"{R}/tables/table1.md", caption="../report/table1.rst", category="Table 1",
+                  subcategory="Table"),
+        tex=f"{R}/tables/table1.tex",
+        cells=report(f"{R}/tables/table1_cells.csv", caption="../report/table1_cells.rst",
+                     category="Table 1", subcategory="Per cell"),
+    log:
+        f"{R}/logs/tables/table1.log",
     params:
         missing=missing_protocols(),
     script:
@@ -18,7 +23,10 @@ rule ablation_table:
         runs=cells("ablation"),
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
-        md=R + "/tables/table1_ablation.md",
+        md=report(f"{R}/tables/table1_ablation.md", caption="../report/table1_ablation.rst",
+                  category="Diagnostics", subcategory="Table 1 ablation"),
+    log:
+        f"{R}/logs/tables/table1_ablation.log",
     params:
         grid_keys=list(config["ablation"]["grid"]),
     script:
@@ -30,8 +38,11 @@ rule tuning_table:
         runs=cells("tuning"),
         code=REPORT_CODE,
     output:
-        md=R + "/tables/table1_tuning.md",
+        md=report(f"{R}/tables/table1_tuning.md", caption="../report/table1_tuning.rst",
+                  category="Diagnostics", subcategory="Table 1 tuning"),
         chosen=config["table1"]["tuned"],
+    log:
+        f"{R}/logs/tables/table1_tuning.log",
     params:
         epochs=config["tuning"]["epochs"],
         grid=config["tuning"]["grid"],
@@ -46,7 +57,10 @@ rule experiments_table:
         runs=cells("experiments"),
         code=REPORT_CODE + ["config/paper_values.yaml"],
     output:
-        md=R + "/tables/table1_experiments.md",
+        md=report(f"{R}/tables/table1_experiments.md", caption="../report/table1_experiments.rst",
+                  category="Diagnostics", subcategory="Table 1 experiments"),
+    log:
+        f"{R}/logs/tables/table1_experiments.log",
     params:
         runs={name: {**run, "cells": in_table1(run["cells"])}
               for name, run in config["experiments"]["runs"].items()},
@@ -64,26 +78,21 @@ rule tuning:
         rules.tuning_table.output,
 
 
-
-def optional(path):
-    """Stage outputs (ablation, searches) join the report when they exist, without forcing the
-    expensive stage to run."""
-    return [path] if Path(path).exists() else []
-
-
 rule report_table1:
     """paper/: Table 1, its experiments, ablation and search, Figure 1 and the per-cell data, in
     one committed report with the provenance of its runs."""
     input:
-        tables=[R + "/tables/table1.md", R + "/tables/table1_experiments.md"]
-        + optional(R + "/tables/table1_ablation.md")
-        + optional(R + "/tables/table1_tuning.md"),
-        figures=[R + "/figures/figure1.png"],
-        data=[R + "/tables/table1_cells.csv"],
+        tables=[f"{R}/tables/table1.md", f"{R}/tables/table1_experiments.md"]
+        + optional(f"{R}/tables/table1_ablation.md")
+        + optional(f"{R}/tables/table1_tuning.md"),
+        figures=[f"{R}/figures/figure1.png"],
+        data=[f"{R}/tables/table1_cells.csv"],
         runs=cells("table1") + cells("experiments"),
-        code=REPORT_CODE + [SRC + "staleness.py"],
+        code=REPORT_CODE + [f"{SRC}staleness.py"],
     output:
-        config["report_dir"] + "/table1_report.md",
+        f"{config['report_dir']}/table1_report.md",
+    log:
+        f"{R}/logs/report/table1_report.log",
     params:
         train_code=TRAIN_CODE,
     script:

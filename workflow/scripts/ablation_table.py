@@ -1,4 +1,6 @@
+from hdnn.joblog import setup_logging
 from hdnn.reporting import collect_runs, write_ablation
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
 write_ablation(collect_runs(sm.input.runs), sm.output.md, sm.params.grid_keys)

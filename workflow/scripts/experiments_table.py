@@ -1,5 +1,7 @@
+from hdnn.joblog import setup_logging
 from hdnn.reporting import collect_runs, write_experiments
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
 write_experiments(collect_runs(sm.input.table1), collect_runs(sm.input.runs), sm.params.runs,
                   sm.output.md)

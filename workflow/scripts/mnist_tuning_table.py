@@ -1,4 +1,6 @@
+from hdnn.joblog import setup_logging
 from hdnn.reporting import collect_runs, write_tuning_table2
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
 write_tuning_table2(collect_runs(sm.input.runs), sm.output.md, sm.output.chosen, sm.params.grid)

@@ -1,5 +1,7 @@
 from hdnn.data import load_dataset
+from hdnn.joblog import setup_logging
 from hdnn.plotting import plot_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
 plot_dataset(load_dataset(sm.input.data), sm.wildcards.dataset, sm.output[0])

@@ -1,5 +1,7 @@
+from hdnn.joblog import setup_logging
 from hdnn.reporting import collect_runs, write_table1
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
 write_table1(collect_runs(sm.input.runs), sm.output.csv, sm.output.md, sm.output.tex,
              sm.output.cells, missing=sm.params.missing)

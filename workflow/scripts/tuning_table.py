@@ -1,5 +1,7 @@
+from hdnn.joblog import setup_logging
 from hdnn.reporting import collect_runs, write_tuning
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
 write_tuning(collect_runs(sm.input.runs), sm.output.md, sm.output.chosen, grid=sm.params.grid,
              epochs=sm.params.epochs)

@@ -1,0 +1,33 @@
+"""Per-job logs: a workflow script's logging, warnings and traceback go to its rule's `log:` file
+as well as to stderr; progress bars only to a terminal, so a log holds lines, not the
+carriage-return frames of bars (and parallel jobs' bars never land in a file)."""
+
+import logging
+import sys
+
+from hdnn.provenance import read_json
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def setup_logging(sm) -> bool:
+    """Called first by every workflow script with its `snakemake` object. Returns whether stderr
+    is a terminal: whether to draw progress bars."""
+    handlers = [logging.StreamHandler(sys.stderr)] + [logging.FileHandler(path, mode="w")
+                                                       for path in sm.log]
+    logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
+    logging.captureWarnings(True)
+    log = logging.getLogger(f"rule {sm.rule}")
+    # An uncaught exception's traceback goes through logging too, so the log file has it.
+    sys.excepthook = lambda *exc: log.critical("failed", exc_info=exc)
+    log.info("wildcards %s, threads %d", dict(sm.wildcards.items()), sm.threads)
+    return sys.stderr.isatty()
+
+
+def log_runs(paths) -> None:
+    """One line per finished run (its metrics.json): accuracies and training time."""
+    for path in paths:
+        rec = read_json(path)
+        accs = ", ".join(f"{k} {v:.4f}" for k, v in rec.items()
+                         if k.endswith("_acc") and isinstance(v, float))
+        logging.getLogger("runs").info("%s: %s, %.1f s", path, accs, rec["wall_time_s"])

@@ -1,0 +1,41 @@
+"""Per-job logs (hdnn.joblog): what a workflow script logs, warns and raises lands in its log."""
+
+import logging
+import subprocess
+import sys
+import textwrap
+
+from hdnn.joblog import log_runs
+from hdnn.provenance import write_json
+
+SCRIPT = """
+import logging, warnings
+from types import SimpleNamespace
+from hdnn.joblog import setup_logging
+
+sm = SimpleNamespace(log=[{log!r}], rule="train_table1", wildcards={{"depth": "4"}}, threads=1)
+print("bars:", setup_logging(sm))
+logging.getLogger("hdnn.train").info("epoch 1: loss 0.5")
+warnings.warn("a warning")
+raise ValueError("bad cell")
+"""
+
+
+def test_logging_warnings_and_traceback_go_to_the_log_and_stderr(tmp_path):
+    log = tmp_path / "job.log"
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT.format(log=str(log)))],
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "bars: False" in proc.stdout  # stderr is a pipe, not a terminal: no progress bars
+    text = log.read_text()
+    for expected in ("rule train_table1", "{'depth': '4'}", "epoch 1: loss 0.5", "a warning",
+                     "Traceback", "ValueError: bad cell"):
+        assert expected in text and expected in proc.stderr, expected
+
+
+def test_log_runs_writes_one_line_per_run(tmp_path, caplog):
+    path = tmp_path / "metrics.json"
+    write_json(path, {"train_acc": 0.9, "test_acc": float("nan"), "wall_time_s": 2.5})
+    with caplog.at_level(logging.INFO):
+        log_runs([path])
+    assert caplog.messages == [f"{path}: train_acc 0.9000, 2.5 s"]  # a non-finite value left out

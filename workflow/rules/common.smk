@@ -1,0 +1,43 @@
+# Helpers of the rule files (Snakemake's lint wants functions apart from rules).
+
+
+def run_paths(study, setting, dataset, arch, depth):
+    return [f"{R}/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/metrics.json"
+            for i in range(S.n_seeds(config, study))]
+
+
+def missing_protocols():
+    """Table 1's protocols that wait for their stage (tuned: the tuning search)."""
+    return {"tuned": config["table1"]["tuned"]} if "tuned" not in S.table1_protocols(config) else {}
+
+
+def in_table1(cells):
+    """Cells (dataset → arch → depths) within Table 1's configured grid: an experiment explains
+    Table 1 cells, so one outside the grid (e.g. in the smoke grid) is not run."""
+    t1 = config["table1"]
+    out = {}
+    for dataset, per_arch in cells.items():
+        for arch, depths in per_arch.items():
+            kept = [d for d in depths if arch in t1["archs"] and d in t1["depths"].get(dataset, [])]
+            if kept:
+                out.setdefault(dataset, {})[arch] = kept
+    return out
+
+
+def cells(study):
+    """Every metrics.json of a study: each setting × its cells (S.study_cells)."""
+    return [p for setting in S.setting_names(config, study)
+            for dataset, per_arch in in_table1(S.study_cells(config, study, setting)).items()
+            for arch, depths in per_arch.items() for depth in depths
+            for p in run_paths(study, setting, dataset, arch, depth)]
+
+
+def optional(path):
+    """Stage outputs (ablation, searches) join the report when they exist, without forcing the
+    expensive stage to run."""
+    return [path] if Path(path).exists() else []
+
+
+def figure2_runs(network, file="metrics.json", seeds=None):
+    return [f"{R}/runs/figure2/{network}/seed{i}/{file}"
+            for i in range(seeds or config["figure2"]["n_seeds"])]
