@@ -86,9 +86,9 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
                         "paper_test_acc": 0.98, "wall_time_s": 10.0}
                        for a in ("MS1", "H2") for d in (0, 4) for s in range(2)])
     t2.to_csv(data / "table2_runs.csv", index=False)
-    pd.DataFrame([{"job": "train_table1/x", "s": 2.0, "cpu_time": 1.5, "max_rss": 100.0}]).to_csv(
+    pd.DataFrame([{"job": "table1/x", "stage": "table1", "s": 2.0, "cpu_time": 1.5, "max_rss": 100.0}]).to_csv(
         data / "benchmarks.csv", index=False)
     out = render(data, config)
     assert "tables/table2.tex" in out and r"\toprule" in out["tables/table2.tex"]
     assert "MNIST test accuracy grows with depth (Table 2): holds" in out[REPORT]
-    assert "| train_table1 |" in out[REPORT].replace("  ", " ").replace("  ", " ")
+    assert "| table1 |" in out[REPORT].replace("  ", " ").replace("  ", " ")

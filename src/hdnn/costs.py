@@ -12,19 +12,34 @@ def _total(col: pd.Series) -> float:
     return col.sum(min_count=1)
 
 
-def stage_costs(benchmark_dir: str | Path) -> pd.DataFrame:
-    """One row per stage (the first folder under ``benchmark_dir``: table1, figure2, table2, ...):
-    its jobs, wall and CPU seconds summed, and the largest peak RSS of any job (MiB)."""
+BENCHMARK_COLUMNS = ["job", "stage", "s", "cpu_time", "max_rss"]
+
+
+def read_benchmarks(benchmark_dir: str | Path) -> pd.DataFrame:
+    """Snakemake's benchmark files under ``benchmark_dir``, one row per file: ``job`` its path
+    without .tsv, ``stage`` its first folder (table1, figure2, table2, ...); none: an empty frame."""
     root = Path(benchmark_dir)
-    paths = sorted(root.rglob("*.tsv"))
-    if not paths:
-        raise FileNotFoundError(f"no benchmark files (*.tsv) under {root}")
-    df = pd.concat([pd.read_csv(p, sep="\t").assign(stage=p.relative_to(root).parts[0])
-                    for p in paths], ignore_index=True)
-    return (df.groupby("stage", sort=True)
+    paths = sorted(root.rglob("*.tsv")) if root.is_dir() else []
+    frames = [pd.read_csv(p, sep="\t").assign(job=str(p.relative_to(root).with_suffix("")),
+                                              stage=p.relative_to(root).parts[0]) for p in paths]
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame())\
+        .reindex(columns=BENCHMARK_COLUMNS)
+
+
+def sum_per_stage(bench: pd.DataFrame) -> pd.DataFrame:
+    """Per stage: its jobs, wall and CPU seconds summed, the largest peak RSS of any job (MiB)."""
+    return (bench.groupby("stage", sort=True)
             .agg(jobs=("s", "size"), wall_s=("s", _total), cpu_s=("cpu_time", _total),
                  max_rss_mb=("max_rss", "max"))
             .reset_index())
+
+
+def stage_costs(benchmark_dir: str | Path) -> pd.DataFrame:
+    """``sum_per_stage`` of the benchmark files under ``benchmark_dir``."""
+    bench = read_benchmarks(benchmark_dir)
+    if bench.empty:
+        raise FileNotFoundError(f"no benchmark files (*.tsv) under {benchmark_dir}")
+    return sum_per_stage(bench)
 
 
 def mnist_runtime_min(depth: int, epochs: int) -> int:

@@ -28,6 +28,7 @@ from hdnn import settings as S
 from hdnn.provenance import read_json
 from hdnn.reporting import (_latex, _table2_latex, gradients_over_seeds, paper_values,
                             table1_frames, table2_frames, verdict_counts)
+from hdnn.costs import read_benchmarks, sum_per_stage
 from hdnn.staleness import ROOT, marker, training_code_digest
 
 REPORT = "replication.md"
@@ -36,7 +37,6 @@ TABLE1_RUN_COLUMNS = ["protocol", "dataset", "depth", "arch", "seed_index", "see
 TABLE2_RUN_COLUMNS = ["protocol", "column", "arch", "paper_column", "depth", "seed_index", "seed",
                       "diverged", "train_acc", "test_acc", "paper_train_acc", "paper_test_acc",
                       "best_epoch_test_acc_selected_on_test", "wall_time_s", "device", "block_path"]
-BENCHMARK_COLUMNS = ["job", "s", "cpu_time", "max_rss"]
 # The files of paper/data and what each holds (the report lists them).
 DATA_FILES = {
     "table1_cells.csv": "Table 1 per (protocol, cell): n, mean, sd, min, max (%), the paper's value, the verdict",
@@ -100,16 +100,6 @@ def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = N
             "versions": " | ".join(versions)}
 
 
-def collect_benchmarks(bench_dir: str | Path) -> pd.DataFrame:
-    """Snakemake's benchmark files under ``bench_dir`` (any depth), one row per file."""
-    rows = []
-    for path in sorted(Path(bench_dir).rglob("*.tsv")) if Path(bench_dir).is_dir() else []:
-        df = pd.read_csv(path, sep="\t")
-        rows += [{"job": str(path.relative_to(bench_dir).with_suffix("")),
-                  **{c: r.get(c) for c in BENCHMARK_COLUMNS[1:]}} for _, r in df.iterrows()]
-    return pd.DataFrame(rows, columns=BENCHMARK_COLUMNS)
-
-
 def _git_head(root: Path) -> str:
     out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
     return out.stdout.strip() or "unknown"
@@ -133,7 +123,7 @@ def write_paper_data(out_dir: str | Path, stages: list[dict], table1_csv: str | 
     prov["aggregated_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     prov["head"] = _git_head(root)
     prov.to_csv(out / "provenance.csv", index=False)
-    collect_benchmarks(bench_dir or "").to_csv(out / "benchmarks.csv", index=False)
+    read_benchmarks(bench_dir or "").to_csv(out / "benchmarks.csv", index=False)
 
 
 # --- step 2: paper/data → replication.md --------------------------------------------------------
@@ -294,10 +284,8 @@ def _provenance_section(data: Path, cfg: dict) -> list[str]:
     if bench is None or bench.empty:
         lines += [f"Benchmarks: no Snakemake benchmark files under {cfg['results_dir']}/benchmarks/.", ""]
     else:
-        group = bench.assign(rule=bench["job"].str.split("/").str[0]).groupby("rule")
-        lines += ["Benchmarks (Snakemake's `benchmark:` files, summed per rule):", "",
-                  _md(group.agg(jobs=("job", "size"), s=("s", "sum"), cpu_time=("cpu_time", "sum"),
-                                max_rss=("max_rss", "max")).reset_index(), floatfmt=".1f"), ""]
+        lines += ["Benchmarks (Snakemake's `benchmark:` files, summed per stage; seconds, MiB):", "",
+                  _md(sum_per_stage(bench), floatfmt=".1f"), ""]
     lines += ["Data files: " + "; ".join(f"[`data/{n}`](data/{n}): {what}" for n, what in DATA_FILES.items()
                                          if (data / n).is_file()) + ".", ""]
     # The staleness check (hdnn.staleness) reads these: one per stage with training code.

@@ -1,3 +1,6 @@
+from hdnn.data import DATASETS
+
+
 rule data_2d:
     """One 2-D data set (train/test split)."""
     input:
@@ -7,7 +10,7 @@ rule data_2d:
     log:
         f"{R}/logs/data/{{dataset}}.log",
     wildcard_constraints:
-        dataset="swiss_roll|double_moons",
+        dataset="|".join(DATASETS),
     params:
         n_points=config["n_points"],
         seed=config["base_seed"],
@@ -26,6 +29,6 @@ rule plot_data_2d:
     log:
         f"{R}/logs/data/{{dataset}}_plot.log",
     wildcard_constraints:
-        dataset="swiss_roll|double_moons",
+        dataset="|".join(DATASETS),
     script:
         "../scripts/plot_data.py"

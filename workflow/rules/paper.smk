@@ -28,19 +28,21 @@ rule paper_data:
     """{report_dir}/data: per-seed Table 1 and Table 2 rows, every stage's provenance, the
     benchmark files. The report rules put table1_cells.csv and gradients_summary.csv there."""
     input:
-        table1=R + "/tables/table1.csv",
-        table2=R + "/tables/table2.csv",
+        table1=f"{R}/tables/table1.csv",
+        table2=f"{R}/tables/table2.csv",
         runs=[p for runs, _ in PAPER_STAGES.values() for p in runs],
-        reports=[P + "/table1_report.md", P + "/figure2_report.md", P + "/table2_report.md"],
-        code=REPORT_CODE + [SRC + "replication.py", SRC + "staleness.py"],
+        reports=[f"{P}/{name}_report.md" for name in ("table1", "figure2", "table2")],
+        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "staleness.py", "costs.py")],
     output:
         [f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "provenance.csv",
                                          "benchmarks.csv")],
+    log:
+        f"{R}/logs/report/paper_data.log",
     params:
         stages={stage: {"metrics_paths": runs, "train_code": code}
                 for stage, (runs, code) in PAPER_STAGES.items()},
-        out=P + "/data",
-        benchmarks=R + "/benchmarks",
+        out=f"{P}/data",
+        benchmarks=f"{R}/benchmarks",
     script:
         "../scripts/paper_data.py"
 
@@ -48,11 +50,13 @@ rule paper_data:
 rule replication:
     input:
         data=rules.paper_data.output,
-        code=REPORT_CODE + [SRC + "replication.py", SRC + "claims.py", "config/paper_values.yaml"],
+        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "costs.py")] + ["config/paper_values.yaml"],
     output:
-        P + "/replication.md",
-        P + "/tables/table1.tex",
-        P + "/tables/table2.tex",
+        f"{P}/replication.md",
+        f"{P}/tables/table1.tex",
+        f"{P}/tables/table2.tex",
+    log:
+        f"{R}/logs/report/replication.log",
     script:
         "../scripts/replication.py"
 
