@@ -171,8 +171,18 @@ def test_network_records_its_path(monkeypatch):
     assert net.block_path == "reference"
 
 
-def test_training_through_each_path_gives_the_same_run(request, monkeypatch):
-    """Two short epochs on synthetic images: every path ends at the same objective and accuracy."""
+@pytest.fixture
+def float64_default():
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
+def test_training_through_each_path_gives_the_same_run(monkeypatch, float64_default):
+    """Two short epochs on synthetic images, in float64 so that rounding cannot part the runs
+    (in float32 any change of rounding grows over Adam's steps): every path ends at the same
+    objective, losses and accuracy."""
     g = torch.Generator().manual_seed(0)
     y = torch.randint(0, 10, (400,), generator=g)
     x = torch.randn(400, 1, 28, 28, generator=g)
@@ -184,9 +194,8 @@ def test_training_through_each_path_gives_the_same_run(request, monkeypatch):
     for path in paths:
         monkeypatch.setenv(PATH_ENV, path)
         res = train_mnist(data, "H2", 2, 0, cfg, device=torch.device("cpu"), progress=False)
-        assert res["net"].block_path == path
+        assert res["net"].block_path == path and res["net"].fc.weight.dtype == torch.float64
         runs[path] = res["evals"]["2"]
     for path in paths[1:]:
-        for key in ("objective", "train_loss", "test_loss"):
-            assert runs[path][key] == pytest.approx(runs["reference"][key], rel=1e-4), (path, key)
-        assert abs(runs[path]["test_acc"] - runs["reference"]["test_acc"]) <= 0.01, path
+        for key in ("objective", "train_loss", "test_loss", "train_acc", "test_acc"):
+            assert runs[path][key] == pytest.approx(runs["reference"][key], rel=1e-9), (path, key)
