@@ -1,9 +1,10 @@
-"""Compare two smoke runs' results folders: every metrics.json (times aside) and every table.
+"""Compare two smoke runs' results folders: every metrics.json and every table, times aside.
 
     python .ci/slurm/compare_results.py LOCAL/results/smoke SLURM/results/smoke
 Prints a summary and exits 1 on any difference.
 """
 
+import csv
 import json
 import re
 import sys
@@ -21,6 +22,15 @@ def without_times(record):
     return record
 
 
+def table_without_times(path: Path) -> list[list[str]] | bytes:
+    """A CSV's rows without its time columns; any other table's bytes."""
+    if path.suffix != ".csv":
+        return path.read_bytes()
+    rows = list(csv.reader(path.read_text().splitlines()))
+    keep = [i for i, name in enumerate(rows[0] if rows else []) if not TIME_KEY.search(name)]
+    return [[row[i] for i in keep] for row in rows]
+
+
 def differing_keys(a: dict, b: dict) -> list[str]:
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
@@ -35,7 +45,7 @@ def compare(left: Path, right: Path) -> list[str]:
         same = 0
         for rel in sorted(files & other):
             if label == "table":
-                ok = (left / rel).read_bytes() == (right / rel).read_bytes()
+                ok = table_without_times(left / rel) == table_without_times(right / rel)
                 detail = "contents differ"
             else:
                 a, b = (without_times(json.loads((d / rel).read_text())) for d in (left, right))
