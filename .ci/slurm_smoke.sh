@@ -21,7 +21,7 @@ export OMP_NUM_THREADS=1 MPLBACKEND=Agg
 
 # Both runs read the same MNIST files, prepared once like tests/conftest.py's HDNN_MNIST_ROOT.
 MNIST_ROOT="${HDNN_MNIST_ROOT:-$WORK/mnist}"
-[ -n "${HDNN_MNIST_ROOT:-}" ] || PYTHONPATH="$ROOT/src" "$PY" -m hdnn.mnist --root "$MNIST_ROOT" >/dev/null
+[ -n "${HDNN_MNIST_ROOT:-}" ] || PYTHONPATH="$ROOT/src" "$PY" -m hdnn.mnist --root "$MNIST_ROOT" --create >/dev/null
 
 run() {  # run NAME SNAKEMAKE_ARGS...: the smoke stages in a fresh copy WORK/NAME
     local name=$1 dst="$WORK/$1" start=$SECONDS; shift
