@@ -24,7 +24,7 @@ replicate: env
 
 # The smoke grid's stages in order (choices first), results under results/smoke/.
 smoke: env
-	for target in ablation tuning tuning_table2 all; do \
+	for target in ablation tuning tuning_table2 all paper; do \
 		$(VENV)/bin/snakemake $$target --cores 2 --configfile config/smoke.yaml || exit 1; done
 
 clean-results:
