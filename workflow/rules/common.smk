@@ -41,3 +41,14 @@ def optional(path):
 def figure2_runs(network, file="metrics.json", seeds=None):
     return [f"{R}/runs/figure2/{network}/seed{i}/{file}"
             for i in range(seeds or config["figure2"]["n_seeds"])]
+
+
+def mnist_runs(study, settings, columns, depths, n_seeds):
+    return [f"{R}/runs/{study}/{s}/{c}/depth{d}/seed{i}/metrics.json"
+            for s in settings for c in columns for d in depths for i in range(n_seeds)]
+
+
+def existing(paths):
+    """Runs of a stage that chooses settings (tuning, ablation): their wall time joins the
+    provenance when they exist, without forcing the stage to run."""
+    return [p for p in paths if Path(p).exists()]

@@ -20,11 +20,6 @@ TABLE2_OUTPUTS = [f"{R}/tables/table2.{ext}" for ext in ("md", "csv", "tex")] + 
     f"{config['report_dir']}/table2_report.md"]
 
 
-def mnist_runs(study, settings, columns, depths, n_seeds):
-    return [f"{R}/runs/{study}/{s}/{c}/depth{d}/seed{i}/metrics.json"
-            for s in settings for c in columns for d in depths for i in range(n_seeds)]
-
-
 rule mnist_data:
     """The four IDX files, verified by hash; the hash table is the only input because the bytes,
     not the code that fetched them, are what training depends on."""

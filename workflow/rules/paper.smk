@@ -5,12 +5,6 @@
 P = config["report_dir"]
 
 
-def existing(paths):
-    """Runs of a stage that chooses settings (tuning, ablation): their wall time joins the
-    provenance when they exist, without forcing the stage to run."""
-    return [p for p in paths if Path(p).exists()]
-
-
 PAPER_STAGES = {  # stage → (its runs, the training code its provenance marker covers, or None)
     "Table 1": (cells("table1"), TRAIN_CODE),
     "Table 1 experiments": (cells("experiments"), TRAIN_CODE),
