@@ -91,4 +91,6 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     out = render(data, config)
     assert "tables/table2.tex" in out and r"\toprule" in out["tables/table2.tex"]
     assert "MNIST test accuracy grows with depth (Table 2): holds" in out[REPORT]
+    # Without tuned runs the report says so, with the search's progress from provenance.csv.
+    assert "### Protocol `tuned`\n\n**Pending.**" in out[REPORT] and "has 0 of its 36 runs" in out[REPORT]
     assert "| table1 |" in out[REPORT].replace("  ", " ").replace("  ", " ")
