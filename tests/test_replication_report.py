@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from hdnn.provenance import write_json
-from hdnn.replication import REPORT, load_config, render, write_paper_data, write_replication
+from hdnn.replication import (REPORT, load_config, render, stage_provenance, write_paper_data,
+                              write_replication)
 from hdnn.reporting import collect_runs, write_table1
 from hdnn.staleness import MARKER, ROOT
 
@@ -94,3 +95,15 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     # Without tuned runs the report says so, with the search's progress from provenance.csv.
     assert "### Protocol `tuned`\n\n**Pending.**" in out[REPORT] and "has 0 of its 36 runs" in out[REPORT]
     assert "| table1 |" in out[REPORT].replace("  ", " ").replace("  ", " ")
+
+
+def test_seeds_per_cell_counts_table2_columns_apart(tmp_path):
+    """MS1 and MS1 trained with H2's settings share an arch but are separate cells."""
+    paths = []
+    for column in ("MS1", "MS1_with_H2_settings"):
+        for i in range(3):
+            p = tmp_path / column / f"seed{i}" / "metrics.json"
+            write_json(p, {"setting": "paper", "arch": "MS1", "column": column, "depth": 2,
+                           "wall_time_s": 1.0, "device": "cpu"})
+            paths.append(p)
+    assert stage_provenance("Table 2", paths)["seeds_per_cell"] == "3"

@@ -86,7 +86,9 @@ def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = N
     summed over runs, seeds per cell, devices and package versions."""
     records = [read_json(p) for p in metrics_paths]
     commits = sorted({r.get("git_commit", "unknown") for r in records})
-    per_cell = Counter((r.get("setting"), r.get("dataset"), r.get("arch"), r.get("depth")) for r in records)
+    # Table 2's column, not its arch: MS1 trained with H2's settings is a cell of its own.
+    per_cell = Counter((r.get("setting"), r.get("dataset"), r.get("column", r.get("arch")), r.get("depth"))
+                       for r in records)
     devices = Counter(r.get("device", "cpu") for r in records)
     versions = sorted({", ".join(f"{k} {v}" for k, v in r.get("versions", {}).items()
                                  if k in ("python", "torch", "numpy", "platform")) for r in records})
