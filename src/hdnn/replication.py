@@ -284,8 +284,8 @@ def _figure2_section(grads: pd.DataFrame | None, layers) -> list[str]:
         "![figure2](figures/figure2.png)", "", "![eigenvalues](figures/eigenvalues.png)", ""]
 
 
-def _provenance_section(data: Path, cfg: dict) -> list[str]:
-    prov, bench = _read(data, "provenance.csv"), _read(data, "benchmarks.csv")
+def _provenance_section(data: Path, cfg: dict, prov: pd.DataFrame | None) -> list[str]:
+    bench = _read(data, "benchmarks.csv")
     lines = ["## Provenance", ""]
     if prov is None:
         return lines + ["Pending: no paper/data/provenance.csv.", ""]
@@ -319,11 +319,12 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
     data, paper = Path(data_dir), paper or paper_values()
     t1_cells, t1_runs = _read(data, "table1_cells.csv"), _read(data, "table1_runs.csv")
     t2_runs, grads = _read(data, "table2_runs.csv"), _read(data, "gradients_summary.csv")
+    prov = _read(data, "provenance.csv")
     layers = cfg["figure2"]["layers"]
     claims = C.all_claims(t1_runs if t1_runs is not None else pd.DataFrame(
         columns=["protocol", "dataset", "depth", "arch", "test_acc"]), grads, t2_runs, layers, paper)
     table1, tex1 = _table1_section(t1_cells, t1_runs)
-    table2, tex2 = _table2_section(t2_runs, paper, cfg, _read(data, "provenance.csv"))
+    table2, tex2 = _table2_section(t2_runs, paper, cfg, prov)
     rd = cfg["report_dir"]
     lines = [
         "# Replication: A unified framework for Hamiltonian deep neural networks", "",
@@ -343,7 +344,7 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
         f"python -m hdnn.replication {rd}         # this page again from {rd}/data/, no training",
         f"python -m hdnn.staleness {rd}           # were the runs made by the training code at HEAD?",
         "```", "", *_claims_section(claims), *table1, *table2, *_figure2_section(grads, layers),
-        *_settings_section(cfg), *_provenance_section(data, cfg)]
+        *_settings_section(cfg), *_provenance_section(data, cfg, prov)]
     out = {REPORT: "\n".join(lines)}
     for name, tex in (("tables/table1.tex", tex1), ("tables/table2.tex", tex2)):
         if tex:
