@@ -30,7 +30,8 @@ def problems(config: dict) -> str:
     return str(err.value)
 
 
-@pytest.mark.parametrize("extra", [[], ["smoke.yaml"]], ids=["full", "smoke"])
+@pytest.mark.parametrize("extra", [[], ["smoke.yaml"], ["probes/table2_lr_gamma_edges.yaml"]],
+                         ids=["full", "smoke", "probe"])
 def test_committed_configs_pass(extra):
     check_config(load(*extra))
 
