@@ -31,7 +31,7 @@ def problems(config: dict) -> str:
 
 
 @pytest.mark.parametrize("extra", [[], ["smoke.yaml"], ["probes/table2_lr_gamma_edges.yaml"]],
-                         ids=["full", "smoke", "probe"])
+                         ids=["full", "smoke", "probe-lr-gamma"])
 def test_committed_configs_pass(extra):
     check_config(load(*extra))
 
@@ -110,6 +110,15 @@ def test_mnist_source_dir_must_hold_the_four_idx_files(tmp_path):
     (tmp_path / "mixed" / IDX_FILES[3]).unlink()
     msg = problems(load(overrides={"mnist": {"source_dir": str(tmp_path / "mixed")}}))
     assert f"lacks {IDX_FILES[3]} (plain or .gz)" in msg
+
+
+def test_weight_decay_probe_passes_once_the_main_workflow_has_the_data(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the probe reads results/data/MNIST/raw, relative to the run folder
+    config = load("probes/table2_weight_decay_all.yaml")
+    assert "'mnist.source_dir' = 'results/data/MNIST/raw' is not an existing folder" in problems(config)
+    (tmp_path / "results" / "data" / "MNIST").mkdir(parents=True)
+    write_idx(tmp_path / "results" / "data" / "MNIST" / "raw")
+    check_config(config)
 
 
 def test_odd_width_is_rejected_where_a_block_splits_the_state():
