@@ -116,8 +116,9 @@ def test_weight_decay_probe_passes_once_the_main_workflow_has_the_data(tmp_path,
     monkeypatch.chdir(tmp_path)  # the probe reads results/data/MNIST/raw, relative to the run folder
     config = load("probes/table2_weight_decay_all.yaml")
     assert "'mnist.source_dir' = 'results/data/MNIST/raw' is not an existing folder" in problems(config)
-    (tmp_path / "results" / "data" / "MNIST").mkdir(parents=True)
-    write_idx(tmp_path / "results" / "data" / "MNIST" / "raw")
+    raw = tmp_path / "results" / "data" / "MNIST" / "raw"
+    raw.parent.mkdir(parents=True)
+    write_idx(raw)
     check_config(config)
 
 
