@@ -1,53 +1,43 @@
-"""The paper's claims, each a check computed from the aggregated data, with its numbers and a
-verdict: holds, partly, does not hold, or pending (no data yet).
+"""The paper's claims as the tests fixed in config/claims.yaml, run on paper/data.
 
-Every function takes frames of paper/data/*.csv and returns a ``Claim``; none reads a file.
-Accuracy frames have one row per run: ``protocol``, the cell's keys, ``arch`` and accuracies in
-[0, 1] (as the table rules write them). The paper's own numbers go through the same check
-(``paper_table1_runs``, ``paper_table2_runs``: one run per cell), so each verdict on our runs
-sits beside what the paper's table itself shows.
+Each claim splits into units (a pair of blocks in a cell, a depth step, a network); each unit is
+one test of hdnn.statistics; p-values are Holm-adjusted over a claim's units within a protocol;
+the claim's verdict per protocol combines its units' (``statistics.combine``). ``evaluate``
+returns two frames, written to paper/data as claims.csv (one row per claim and protocol) and
+claim_tests.csv (one row per unit). The paper's single runs go through the same units without a
+test (one run has no spread): their rows say how many units point the claim's way.
+
+Every function takes frames of paper/data/*.csv; accuracies are in [0, 1] there and in points here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from itertools import product
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 
-from hdnn.reporting import MARK_POINTS, TABLE2_MARK_POINTS, paper_values
+from hdnn import statistics as S
+from hdnn.reporting import paper_values
 
-HOLDS, PARTLY, FAILS, PENDING = "holds", "partly", "does not hold", "pending"
+SPEC_FILE = Path(__file__).resolve().parents[2] / "config" / "claims.yaml"
 H_ARCHS, MS_ARCHS = ("H1", "H2"), ("MS1", "MS2", "MS3")
 PAPER_ROWS = "paper's own numbers"  # the protocol label of the paper's single runs
-NOISE_SE = 2.0       # a difference within 2 standard errors of the difference of two means is noise
-BAND_FACTOR = 2.0    # Figure 2: norms within this factor of the paper's band are the same order (partly)
-VANISHED = 1e-3      # a Jacobian norm below this has vanished
-CHANCE_POINTS = 5.0  # "stays near 50%": within this many points of chance
-LEMMA3_TOL = 1e-6    # max |Re λ| / max |λ| below this: purely imaginary up to rounding
+NO_TEST = "no test (one run)"
+ORDER = ("h_ge_ms", "h1_eq_h2", "depth_gain", "ms1_eq_h2", "h1_grad_band", "fc_vanish", "lemma3")
+TESTS = {"noninferiority": S.noninferiority, "superiority": S.superiority,
+         "equivalence": S.equivalence}
 
 
-@dataclass
-class Claim:
-    title: str
-    paper: str       # what the paper says, and where
-    check: str       # how it is checked here
-    verdict: str
-    summary: str     # the numbers behind the verdict, in a sentence
-    table: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def by_fraction(ok: int, total: int) -> str:
-    """holds in every case, partly in at least half, does not hold otherwise."""
-    if total == 0:
-        return PENDING
-    return HOLDS if ok == total else PARTLY if 2 * ok >= total else FAILS
-
-
-def overall(verdicts) -> str:
-    """One verdict from several (per protocol, per network): pending ones do not count."""
-    found = set(verdicts) - {PENDING}
-    return PENDING if not found else found.pop() if len(found) == 1 else PARTLY
+def load_spec(path: str | Path = SPEC_FILE) -> dict:
+    spec = yaml.safe_load(Path(path).read_text())
+    missing = set(ORDER) - set(spec["claims"])
+    if missing:
+        raise ValueError(f"{path}: claims {sorted(missing)} are missing")
+    return spec
 
 
 def paper_table1_runs(paper: dict | None = None) -> pd.DataFrame:
@@ -60,265 +50,235 @@ def paper_table1_runs(paper: dict | None = None) -> pd.DataFrame:
 
 def paper_table2_runs(paper: dict | None = None) -> pd.DataFrame:
     t2 = (paper or paper_values())["table2"]
-    return pd.DataFrame([{"protocol": PAPER_ROWS, "arch": a, "depth": d, "seed_index": 0,
+    return pd.DataFrame([{"protocol": PAPER_ROWS, "column": a, "arch": a, "depth": d, "seed_index": 0,
                           "train_acc": v["train"] / 100, "test_acc": v["test"] / 100}
                          for a, per_depth in t2.items() for d, v in per_depth.items()])
 
 
-def _arch_stats(cell: pd.DataFrame, value: str = "test_acc") -> pd.DataFrame:
-    """Per arch: mean, sd (0 for one run) and n, in percent."""
-    st = cell.groupby("arch")[value].agg(mean="mean", sd="std", n="size")
-    st[["mean", "sd"]] *= 100
-    return st.fillna({"sd": 0.0})
+def paper_columns(runs: pd.DataFrame) -> pd.DataFrame:
+    """Table 2's columns that are the paper's (MS1, H2), labelled by column: MS1 trained with
+    H2's settings is a diagnostic, not a column of the paper's claims."""
+    if "column" not in runs:
+        return runs
+    return runs[runs["column"] == runs["arch"]].assign(arch=lambda r: r["column"])
 
 
-def _noise(a, b, floor: float) -> float:
-    """NOISE_SE standard errors of the difference of two means, at least ``floor`` points."""
-    return max(NOISE_SE * float(np.sqrt(a["sd"] ** 2 / a["n"] + b["sd"] ** 2 / b["n"])), floor)
+# --- units: (label, a, b) triples of accuracies in points, a − b the tested difference -----------
+
+def _points(frame: pd.DataFrame) -> np.ndarray:
+    return 100 * frame["test_acc"].to_numpy(dtype=float)
 
 
-def _seed_wins(a: pd.Series, b: pd.Series) -> float:
-    """Fraction of (seed of a, seed of b) pairs in which a's accuracy is higher, ties half.
-    Seeds are not shared across architectures (each run draws its own data under its own seed),
-    so every pair counts, not the pairs of equal seed index."""
-    diff = a.to_numpy()[:, None] - b.to_numpy()[None, :]
-    return float(((diff > 0) + 0.5 * (diff == 0)).mean())
+def h_ge_ms_units(cell: pd.DataFrame, key: str):
+    archs = set(cell["arch"])
+    for h, ms in product(H_ARCHS, MS_ARCHS):
+        if {h, ms} <= archs:
+            yield f"{key} {h} − {ms}", _points(cell[cell.arch == h]), _points(cell[cell.arch == ms])
 
 
-def _per_protocol(table: pd.DataFrame, ok: str, ours: list[str]) -> tuple[str, str]:
-    """Verdict over our protocols and a sentence with each protocol's count (the paper's too)."""
-    parts, verdicts = [], []
-    for protocol, t in table.groupby("protocol", sort=False):
-        v = by_fraction(int(t[ok].sum()), len(t))
-        parts.append(f"{protocol}: {int(t[ok].sum())}/{len(t)} ({v})")
-        if protocol in ours:
-            verdicts.append(v)
-    return overall(verdicts), "; ".join(parts)
+def h1_eq_h2_units(cell: pd.DataFrame, key: str):
+    if {"H1", "H2"} <= set(cell["arch"]):
+        yield f"{key} H1 − H2", _points(cell[cell.arch == "H1"]), _points(cell[cell.arch == "H2"])
 
 
-def _with_paper(runs: pd.DataFrame, paper_runs: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    ours = list(dict.fromkeys(runs["protocol"]))
-    return pd.concat([paper_runs, runs], ignore_index=True), ours
+def _table1_units(runs: pd.DataFrame, units_of):
+    for protocol, p in runs.groupby("protocol", sort=False):
+        for (dataset, depth), cell in p.groupby(["dataset", "depth"], sort=False):
+            for unit in units_of(cell, f"{dataset} {int(depth)}"):
+                yield protocol, unit
 
 
-def h_at_least_ms(runs: pd.DataFrame, paper: dict | None = None) -> Claim:
-    """Table 1: per (protocol, data set, depth), the best H mean against the best MS mean."""
-    both, ours = _with_paper(runs, paper_table1_runs(paper))
+def _depth_units(runs: pd.DataFrame):
+    """Per protocol and column: the overall gain (superiority) and each step (non-inferiority)."""
+    for (protocol, column), g in paper_columns(runs).groupby(["protocol", "arch"], sort=False):
+        depths = sorted(set(g["depth"]))
+        acc = {d: _points(g[g.depth == d]) for d in depths}
+        yield protocol, "superiority", (f"{column} {depths[0]}→{depths[-1]}", acc[depths[-1]], acc[depths[0]])
+        for a, b in zip(depths, depths[1:]):
+            yield protocol, "noninferiority", (f"{column} {a}→{b}", acc[b], acc[a])
+
+
+def _ms1_h2_units(runs: pd.DataFrame):
+    for (protocol, depth), cell in paper_columns(runs).groupby(["protocol", "depth"], sort=False):
+        if {"MS1", "H2"} <= set(cell["arch"]):
+            yield protocol, (f"{int(depth)} layers MS1 − H2", _points(cell[cell.arch == "MS1"]),
+                             _points(cell[cell.arch == "H2"]))
+
+
+# --- tests per unit, Holm per (claim, protocol), verdicts --------------------------------------------
+
+def _test_rows(claim: str, units, test: str, margin: float, alpha: float) -> list[dict]:
+    """``units``: (protocol, (label, a, b)) or (protocol, test, (label, a, b)) items. Seeds to
+    decide a unit are counted at α / (units of its protocol), Holm's strictest level."""
+    items = [item if len(item) == 3 else (item[0], test, item[1]) for item in units]
+    family = pd.Series([protocol for protocol, _, _ in items]).value_counts()
     rows = []
-    for (protocol, dataset, depth), cell in both.groupby(["protocol", "dataset", "depth"], sort=False):
-        st = _arch_stats(cell)
-        h, ms = st.loc[st.index.intersection(H_ARCHS)], st.loc[st.index.intersection(MS_ARCHS)]
-        if h.empty or ms.empty:
+    for protocol, kind, (label, a, b) in items:
+        base = {"claim": claim, "protocol": protocol, "unit": label, "test": kind, "margin": margin}
+        if protocol == PAPER_ROWS:
+            rows.append({**base, "estimate": float(a.mean() - b.mean()), "n": 1})
             continue
-        bh, bm = h["mean"].idxmax(), ms["mean"].idxmax()
-        diff, noise = st.loc[bh, "mean"] - st.loc[bm, "mean"], _noise(st.loc[bh], st.loc[bm], MARK_POINTS)
-        rows.append({"protocol": protocol, "data set": dataset, "layers": int(depth),
-                     "best H": f"{bh} {st.loc[bh, 'mean']:.1f}", "best MS": f"{bm} {st.loc[bm, 'mean']:.1f}",
-                     "H − MS": round(diff, 2), "noise": round(noise, 2),
-                     "P(H seed > MS seed)": round(_seed_wins(cell.loc[cell.arch == bh, "test_acc"],
-                                                             cell.loc[cell.arch == bm, "test_acc"]), 2),
-                     "H ≥ MS − noise": bool(diff >= -noise)})
-    table = pd.DataFrame(rows)
-    verdict, counts = _per_protocol(table, "H ≥ MS − noise", ours) if rows else (PENDING, "no runs")
-    wins = {} if not rows else (table[table.protocol.isin(ours)]
-                                .groupby("protocol", sort=False)["P(H seed > MS seed)"].mean())
-    return Claim(
-        "H-DNNs are at least as accurate as MS-DNNs at equal depth (Table 1)",
-        "Section 4.1: \"for a fixed number of layers, the performances of H1-DNN and H2-DNN are "
-        "similar or better compared to the other networks\".",
-        f"Per protocol and (data set, layers): the best of H1, H2 against the best of MS1–MS3 "
-        f"(mean test accuracy over seeds); the cell holds when H − MS ≥ −noise, noise = "
-        f"{NOISE_SE:g} standard errors of the difference, at least {MARK_POINTS:g} points (Table "
-        f"1's match tolerance). P(H seed > MS seed): over all pairs of a seed of the best H and a "
-        f"seed of the best MS (seeds draw their own data, so no pairing by seed index). Verdict "
-        f"per protocol: every cell holds, at least half (partly), fewer.",
-        verdict,
-        f"Cells that hold: {counts}. Mean P(H seed > MS seed): "
-        + ", ".join(f"{p} {w:.2f}" for p, w in dict(wins).items()) + ".",
-        table)
+        t = TESTS[kind](a, b, margin, alpha, alpha_decide=alpha / family[protocol])
+        rows.append({**base, **t.row()})
+    return rows
 
 
-def same_parameters_alike(runs: pd.DataFrame, paper: dict | None = None) -> Claim:
-    """Table 1: H1 and H2 (both nf² + nf parameters per layer) per (protocol, data set, depth)."""
-    pv = paper or paper_values()
-    counts = pv["table1"]["params_per_layer"]
-    both, ours = _with_paper(runs, paper_table1_runs(pv))
+def _units_side(row) -> bool:
+    """Does a point estimate lie on the claim's side of the margin (the paper's single runs)?"""
+    m, e = row["margin"], row["estimate"]
+    return {"noninferiority": e > -m, "superiority": e > m, "equivalence": abs(e) < m}[row["test"]]
+
+
+def _decide(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    out = []
+    for (claim, protocol), g in tests.groupby(["claim", "protocol"], sort=False):
+        g = g.copy()
+        if protocol == PAPER_ROWS:
+            g["verdict"] = NO_TEST
+        else:
+            g["p_for_holm"], g["p_against_holm"] = S.holm(g["p_for"]), S.holm(g["p_against"])
+            g["verdict"] = [S.decide(f, a, alpha) for f, a in zip(g["p_for_holm"], g["p_against_holm"])]
+        out.append(g)
+    return pd.concat(out, ignore_index=True) if out else tests
+
+
+def _worst(g: pd.DataFrame) -> pd.Series:
+    """The unit furthest from deciding the claim its way: the lowest lower bound (one-sided
+    claims), the bound furthest from zero (equivalence)."""
+    if (g["test"] == "equivalence").all():
+        return g.loc[g[["ci_low", "ci_high"]].abs().max(axis=1).idxmax()]
+    return g.loc[(g["ci_low"] - np.where(g["test"] == "superiority", g["margin"], -g["margin"])).idxmin()]
+
+
+def _summary(tests: pd.DataFrame, spec: dict) -> pd.DataFrame:
     rows = []
-    for (protocol, dataset, depth), cell in both.groupby(["protocol", "dataset", "depth"], sort=False):
-        st = _arch_stats(cell)
-        if not {"H1", "H2"} <= set(st.index):
+    for (claim, protocol), g in tests.groupby(["claim", "protocol"], sort=False):
+        c = spec["claims"][claim]
+        row = {"claim": claim, "protocol": protocol, "title": c["title"], "margin": g["margin"].iloc[0],
+               "alpha": spec["alpha"], "units": len(g)}
+        if protocol == PAPER_ROWS:
+            side = int(g.apply(_units_side, axis=1).sum())
+            worst = g.loc[g["estimate"].idxmin()] if c["test"] != "equivalence" else g.loc[g["estimate"].abs().idxmax()]
+            rows.append({**row, "verdict": NO_TEST, "estimate": worst["estimate"], "worst_unit": worst["unit"],
+                         "n": 1, "units_hold": side, "units_fail": len(g) - side, "units_inconclusive": 0})
             continue
-        diff, noise = st.loc["H1", "mean"] - st.loc["H2", "mean"], _noise(st.loc["H1"], st.loc["H2"], MARK_POINTS)
-        rows.append({"protocol": protocol, "data set": dataset, "layers": int(depth),
-                     "H1": round(st.loc["H1", "mean"], 1), "H2": round(st.loc["H2", "mean"], 1),
-                     "H1 − H2": round(diff, 2), "noise": round(noise, 2), "alike": bool(abs(diff) <= noise)})
-    table = pd.DataFrame(rows)
-    verdict, line = _per_protocol(table, "alike", ours) if rows else (PENDING, "no runs")
-    return Claim(
-        "Networks with the same number of parameters perform alike (Table 1)",
-        f"Section 4.1: \"networks with same number of parameters have similar performance\"; "
-        f"Table 1's last row gives H1 {counts['H1']} and H2 {counts['H2']} per layer, the only "
-        f"pair with equal counts (MS1 {counts['MS1']}, MS2 {counts['MS2']}, MS3 {counts['MS3']}).",
-        f"Per protocol and (data set, layers): |H1 − H2| (mean test accuracy) ≤ noise, noise as "
-        f"above ({NOISE_SE:g} standard errors, at least {MARK_POINTS:g} points).",
-        verdict, f"Cells alike: {line}.", table)
+        worst = _worst(g)
+        undecided = g.loc[g["verdict"] == S.INCONCLUSIVE, "seeds_to_decide"]
+        rows.append({**row, "verdict": S.combine(g["verdict"]), "estimate": worst["estimate"],
+                     "ci_low": worst["ci_low"], "ci_high": worst["ci_high"], "worst_unit": worst["unit"],
+                     "n": int(g["n"].min()), "units_hold": int((g["verdict"] == S.HOLDS).sum()),
+                     "units_fail": int((g["verdict"] == S.FAILS).sum()),
+                     "units_inconclusive": int((g["verdict"] == S.INCONCLUSIVE).sum()),
+                     "seeds_to_decide": undecided.max() if len(undecided) else math.nan})
+    return pd.DataFrame(rows)
 
 
-def _by_column(runs: pd.DataFrame) -> pd.DataFrame:
-    """Table 2 runs labelled by their column, so MS1 trained with H2's settings is not MS1."""
-    return runs.assign(arch=runs["column"]) if "column" in runs else runs
-
-
-def mnist_depth(runs: pd.DataFrame | None, paper: dict | None = None) -> Claim:
-    """Table 2: test accuracy grows with depth, per protocol and architecture."""
-    title = "MNIST test accuracy grows with depth (Table 2)"
-    quote = ("Section 4.2: \"the test errors are reduced when incrementing the number of layers\".")
-    how = (f"Per protocol and architecture, the mean test accuracy at each depth: it holds when "
-           f"the deepest network beats depth 0 by more than the noise and no step to the next "
-           f"depth loses more than the noise (noise: {NOISE_SE:g} standard errors of the "
-           f"difference, at least {TABLE2_MARK_POINTS:g} points, Table 2's tolerance); partly when "
-           f"only the first holds.")
-    if runs is None or runs.empty:
-        return Claim(title, quote, how, PENDING, "Pending: no Table 2 runs in paper/data (table2_runs.csv).")
-    both, ours = _with_paper(_by_column(runs), paper_table2_runs(paper))
-    rows = []
-    for (protocol, arch), g in both.groupby(["protocol", "arch"], sort=False):
-        st = g.groupby("depth")["test_acc"].agg(mean="mean", sd="std", n="size").sort_index()
-        st[["mean", "sd"]] *= 100
-        st = st.fillna({"sd": 0.0})
-        depths = list(st.index)
-        steps = [st.loc[b, "mean"] - st.loc[a, "mean"] for a, b in zip(depths, depths[1:])]
-        drops = [f"{a}→{b} {s:+.2f}" for a, b, s in zip(depths, depths[1:], steps)
-                 if s < -_noise(st.loc[a], st.loc[b], TABLE2_MARK_POINTS)]
-        gain = st.loc[depths[-1], "mean"] - st.loc[depths[0], "mean"]
-        grows = gain > _noise(st.loc[depths[0]], st.loc[depths[-1]], TABLE2_MARK_POINTS)
-        rows.append({"protocol": protocol, "arch": arch,
-                     "test acc. by depth": ", ".join(f"{d}: {m:.2f}" for d, m in st["mean"].items()),
-                     "gain, first → last depth": round(gain, 2),
-                     "drops beyond noise": ", ".join(drops) or "none",
-                     "verdict": HOLDS if grows and not drops else PARTLY if grows else FAILS})
-    table = pd.DataFrame(rows)
-    verdict = overall(table.loc[table.protocol.isin(ours), "verdict"])
-    return Claim(title, quote, how, verdict,
-                 "; ".join(f"{r['protocol']} {r['arch']}: {r['verdict']}" for _, r in table.iterrows()) + ".",
-                 table)
-
-
-def mnist_ms1_h2_alike(runs: pd.DataFrame | None, paper: dict | None = None) -> Claim:
-    """Table 2: MS1 and H2 alike at every depth, per protocol."""
-    title = "MS1 and H2 perform alike on MNIST (Table 2)"
-    quote = "Section 4.2: \"both network structures achieve similar performance\"."
-    how = (f"Per protocol and depth: |MS1 − H2| (mean test accuracy) ≤ noise ({NOISE_SE:g} "
-           f"standard errors of the difference, at least {TABLE2_MARK_POINTS:g} points).")
-    if runs is None or runs.empty:
-        return Claim(title, quote, how, PENDING, "Pending: no Table 2 runs in paper/data (table2_runs.csv).")
-    both, ours = _with_paper(_by_column(runs), paper_table2_runs(paper))
-    rows = []
-    for (protocol, depth), cell in both.groupby(["protocol", "depth"], sort=False):
-        st = _arch_stats(cell)
-        if not {"MS1", "H2"} <= set(st.index):
-            continue
-        diff, noise = st.loc["MS1", "mean"] - st.loc["H2", "mean"], _noise(st.loc["MS1"], st.loc["H2"], TABLE2_MARK_POINTS)
-        rows.append({"protocol": protocol, "layers": int(depth), "MS1": round(st.loc["MS1", "mean"], 2),
-                     "H2": round(st.loc["H2", "mean"], 2), "MS1 − H2": round(diff, 2),
-                     "noise": round(noise, 2), "alike": bool(abs(diff) <= noise)})
-    table = pd.DataFrame(rows)
-    verdict, line = _per_protocol(table, "alike", ours) if rows else (PENDING, "no runs")
-    return Claim(title, quote, how, verdict, f"Depths alike: {line}.", table)
-
+# --- Figure 2 and Lemma 3: per-seed facts, then a share of seeds -------------------------------------
 
 def _plotted(grads: pd.DataFrame, layers) -> pd.DataFrame:
     """The batch-mean Jacobian's norms (the authors' definition) at the plotted layers ℓ."""
     return grads[(grads["kind"] == "mean_jacobian") & grads["layer"].isin(layers)]
 
 
-def h1_gradients_bounded(grads: pd.DataFrame | None, layers) -> Claim:
-    """Figure 2: per network with a paper band, every seed's min and max over training."""
-    title = "H1's gradient norms stay bounded and away from zero during training (Figure 2)"
-    quote = ("Section 4.3: for the 64-layer H1-DNN, time-varying and time-invariant, the norms "
-             "‖∂y_N/∂y_ℓ‖ \"are bounded in the intervals [1, 17] and [1, 37] during the whole training\".")
-    how = (f"Per network and seed: min and max over the training iterations of the batch-mean "
-           f"Jacobian's norm at the plotted ℓ = {', '.join(map(str, layers))}. Holds when every seed "
-           f"lies in the paper's band; partly when every seed lies within a factor {BAND_FACTOR:g} of "
-           f"it (bounded, away from zero, the band's order); does not hold otherwise.")
-    if grads is None or grads.empty:
-        return Claim(title, quote, how, PENDING, "Pending: no gradients_summary.csv in paper/data.")
+def band_seeds(grads: pd.DataFrame, layers) -> pd.DataFrame:
+    """Per network with a paper band and seed: min and max over training and plotted ℓ, inside?"""
     banded = _plotted(grads[grads["paper_norm_low"].notna()], layers)
-    rows = []
-    for (network, seed), g in banded.groupby(["network", "seed_index"], sort=False):
-        low, high = g["paper_norm_low"].iloc[0], g["paper_norm_high"].iloc[0]
-        lo, hi = g["min"].min(), g["max"].max()
-        rows.append({"network": network, "layers": int(g["depth"].iloc[0]), "seed": int(seed),
-                     "min": round(lo, 3), "max": round(hi, 2), "paper": f"[{low:g}, {high:g}]",
-                     "in band": bool(low <= lo and hi <= high),
-                     "within ×2": bool(low / BAND_FACTOR <= lo and hi <= BAND_FACTOR * high)})
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return Claim(title, quote, how, PENDING, "Pending: no network the paper gives a band for "
-                     "(arch, depth, time invariance) in gradients_summary.csv.")
-    verdicts = []
-    for network, t in table.groupby("network", sort=False):
-        verdicts.append(HOLDS if t["in band"].all() else PARTLY if t["within ×2"].all() else FAILS)
-    per = table.groupby("network", sort=False).agg(low=("min", "min"), high=("max", "max"),
-                                                   inside=("in band", "sum"), n=("seed", "size"))
-    return Claim(title, quote, how, overall(verdicts),
-                 "; ".join(f"{n}: {r['low']:.3g} – {r['high']:.3g} over seeds, {int(r['inside'])}/"
-                           f"{int(r['n'])} seeds inside the paper's band ({v})"
-                           for (n, r), v in zip(per.iterrows(), verdicts)) + ".", table)
+    g = banded.groupby(["network", "seed_index"], sort=False).agg(
+        low=("paper_norm_low", "first"), high=("paper_norm_high", "first"), min=("min", "min"), max=("max", "max"))
+    g["inside"] = (g["low"] <= g["min"]) & (g["max"] <= g["high"])
+    return g.reset_index()
 
 
-def fc_vanishes(grads: pd.DataFrame | None, layers) -> Claim:
-    """Figure 2: the fully connected network's norms vanish and it stays at chance."""
-    title = "The 32-layer fully connected net's gradients vanish and it stays near 50% (Figure 2)"
-    quote = ("Section 4.3: for the 32-layer FCNN \"gradient norms quickly tend to zero\", \"the "
-             "training stops in approximately 200 iterations and the final test accuracy is only 50%\".")
-    how = (f"Per seed: the batch-mean Jacobian's norm at the first plotted ℓ = {min(layers)} falls "
-           f"below {VANISHED:g} during training, and the test accuracy lies within "
-           f"{CHANCE_POINTS:g} points of 50%. Holds when both hold for every seed, partly when one "
-           f"does. The stall iteration (the loss stops moving) is shown beside the paper's.")
-    if grads is None or grads.empty:
-        return Claim(title, quote, how, PENDING, "Pending: no gradients_summary.csv in paper/data.")
+def fc_seeds(grads: pd.DataFrame, layers, c: dict) -> pd.DataFrame:
+    """Per seed of the vanishing-gradient network: vanished, near chance, stall near the paper's."""
     fc = grads[(grads["paper_vanishing"] == True) & (grads["kind"] == "mean_jacobian")  # noqa: E712
-               & (grads["layer"] == min(layers))]
-    rows = [{"network": r["network"], "layers": int(r["depth"]), "seed": int(r["seed_index"]),
-             f"‖∂y_N/∂y_{min(layers)}‖ min": f"{r['min']:.2g}", "max": f"{r['max']:.2g}",
-             "vanished": bool(r["min"] < VANISHED), "test acc. %": round(100 * r["test_acc"], 1),
-             "near 50%": bool(abs(100 * r["test_acc"] - 50) <= CHANCE_POINTS),
-             "stall iteration (paper)": f"{r['stall_iteration']:g} ({r['paper_stall_iteration']:g})"}
-            for _, r in fc.iterrows()]
-    table = pd.DataFrame(rows)
-    if table.empty:
-        return Claim(title, quote, how, PENDING, "Pending: no vanishing-gradient network in the data.")
-    vanished, chance = table["vanished"].all(), table["near 50%"].all()
-    verdict = HOLDS if vanished and chance else PARTLY if vanished or chance else FAILS
-    return Claim(title, quote, how, verdict,
-                 f"Vanished in {int(table['vanished'].sum())}/{len(table)} seeds, near 50% in "
-                 f"{int(table['near 50%'].sum())}/{len(table)} (test accuracy "
-                 f"{table['test acc. %'].min():.1f}–{table['test acc. %'].max():.1f}%); stall "
-                 f"iterations {', '.join(table['stall iteration (paper)'])}.", table)
+               & (grads["layer"] == min(layers))].copy()
+    stall, paper = fc["stall_iteration"], fc["paper_stall_iteration"]
+    fc["vanished"] = fc["min"] < c["vanished"]
+    fc["near_chance"] = (100 * fc["test_acc"] - 50).abs() <= c["chance_points"]
+    fc["stall_near_paper"] = (paper / c["stall_factor"] <= stall) & (stall <= paper * c["stall_factor"])
+    fc["all_three"] = fc["vanished"] & fc["near_chance"] & fc["stall_near_paper"]
+    return fc[["network", "seed_index", "min", "test_acc", "stall_iteration", "paper_stall_iteration",
+               "vanished", "near_chance", "stall_near_paper", "all_three"]]
 
 
-def lemma3_on_trained_weights(grads: pd.DataFrame | None) -> Claim:
-    """Lemma 3: the eigenvalues of Kᵀ D(y) K Jᵀ of a trained time-invariant network."""
-    title = "Lemma 3 on trained weights: the eigenvalues are purely imaginary"
-    quote = ("Section 3.4, Lemma 3: for a time-invariant H-DNN the Jacobian of the vector field, "
-             "Kᵀ D(y) K Jᵀ, has purely imaginary eigenvalues.")
-    how = (f"Per seed of the time-invariant network, at every test point: max |Re λ| / max |λ| "
-           f"over the eigenvalues; holds when every seed's ratio is below {LEMMA3_TOL:g}.")
-    rows = [] if grads is None else (grads[grads["lemma3_ratio"].notna()]
-                                     .drop_duplicates(["network", "seed_index"]))
-    if len(rows) == 0:
-        return Claim(title, quote, how, PENDING, "Pending: no Lemma 3 ratios in gradients_summary.csv.")
-    table = pd.DataFrame({"network": rows["network"], "seed": rows["seed_index"].astype(int),
-                          "max |Re λ| / max |λ|": [f"{v:.1e}" for v in rows["lemma3_ratio"]]})
-    worst = rows["lemma3_ratio"].max()
-    return Claim(title, quote, how, HOLDS if worst < LEMMA3_TOL else FAILS,
-                 f"Largest ratio over {len(rows)} seeds: {worst:.1e}.", table)
+def _share_rows(claim: str, per_seed: pd.DataFrame, ok: str, margin: float, alpha: float) -> list[dict]:
+    rows, family = [], per_seed["network"].nunique()
+    for network, g in per_seed.groupby("network", sort=False):
+        t = S.proportion_above(int(g[ok].sum()), len(g), margin, alpha, alpha_decide=alpha / family)
+        rows.append({"claim": claim, "protocol": "figure2", "unit": network, "test": "proportion",
+                     "margin": margin, **t.row()})
+    return rows
 
 
-def all_claims(table1_runs, gradients, table2_runs, layers, paper: dict | None = None) -> list[Claim]:
-    """Every claim, in the report's order; None (or an empty frame) where data are missing."""
-    return [h_at_least_ms(table1_runs, paper), same_parameters_alike(table1_runs, paper),
-            mnist_depth(table2_runs, paper), mnist_ms1_h2_alike(table2_runs, paper),
-            h1_gradients_bounded(gradients, layers), fc_vanishes(gradients, layers),
-            lemma3_on_trained_weights(gradients)]
+def _lemma3_rows(grads: pd.DataFrame, margin: float) -> list[dict]:
+    per = grads[grads["lemma3_ratio"].notna()].drop_duplicates(["network", "seed_index"])
+    rows = []
+    for network, g in per.groupby("network", sort=False):
+        r = g["lemma3_ratio"]
+        ok = bool((r < margin).all())
+        rows.append({"claim": "lemma3", "protocol": "figure2", "unit": network, "test": "bound", "margin": margin,
+                     "estimate": r.max(), "ci_low": r.min(), "ci_high": r.max(), "n": len(r),
+                     "p_for": 0.0 if ok else 1.0, "p_against": 1.0 if ok else 0.0})
+    return rows
+
+
+def evaluate(table1_runs: pd.DataFrame | None, table2_runs: pd.DataFrame | None,
+             grads: pd.DataFrame | None, layers, spec: dict | None = None,
+             paper: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(claims, claim_tests) from paper/data's frames; a claim whose data are missing is absent."""
+    spec = spec or load_spec()
+    alpha, cs = spec["alpha"], spec["claims"]
+    rows = []
+    if table1_runs is not None and not table1_runs.empty:
+        t1 = pd.concat([paper_table1_runs(paper), table1_runs], ignore_index=True)
+        rows += _test_rows("h_ge_ms", _table1_units(t1, h_ge_ms_units), "noninferiority",
+                           cs["h_ge_ms"]["margin"], alpha)
+        rows += _test_rows("h1_eq_h2", _table1_units(t1, h1_eq_h2_units), "equivalence",
+                           cs["h1_eq_h2"]["margin"], alpha)
+    if table2_runs is not None and not table2_runs.empty:
+        t2 = pd.concat([paper_table2_runs(paper), table2_runs], ignore_index=True)
+        rows += _test_rows("depth_gain", _depth_units(t2), "", cs["depth_gain"]["margin"], alpha)
+        rows += _test_rows("ms1_eq_h2", _ms1_h2_units(t2), "equivalence", cs["ms1_eq_h2"]["margin"], alpha)
+    if grads is not None and not grads.empty:
+        rows += _share_rows("h1_grad_band", band_seeds(grads, layers), "inside",
+                            cs["h1_grad_band"]["margin"], alpha)
+        rows += _share_rows("fc_vanish", fc_seeds(grads, layers, cs["fc_vanish"]), "all_three",
+                            cs["fc_vanish"]["margin"], alpha)
+        rows += _lemma3_rows(grads, cs["lemma3"]["margin"])
+    if not rows:
+        return pd.DataFrame(), pd.DataFrame()
+    tests = _decide(pd.DataFrame(rows), alpha)
+    tests["claim"] = pd.Categorical(tests["claim"], ORDER, ordered=True)
+    tests = tests.sort_values("claim", kind="stable").assign(claim=lambda t: t["claim"].astype(str))
+    return _summary(tests, spec), tests.reset_index(drop=True)
+
+
+# --- the Table 1 claims over the settings searched (validation accuracies, never test) ------------
+
+SEARCH_COLUMNS = ("dataset", "arch", "depth", "seed_index", "val_acc")
+
+
+def _setting_labels(search: pd.DataFrame) -> pd.Series:
+    keys = [c for c in search.columns if c not in SEARCH_COLUMNS]
+    return search[keys].astype(str).apply(lambda r: ", ".join(f"{k} {v}" for k, v in r.items()), axis=1)
+
+
+def robustness(search: pd.DataFrame | None, spec: dict | None = None) -> pd.DataFrame:
+    """Per Table 1 claim and searched setting (table1_tuning_runs.csv: every arch trained with
+    it, at the searched depths, on validation data): the claim's verdict and units decided."""
+    spec = spec or load_spec()
+    if search is None or search.empty:
+        return pd.DataFrame(columns=["claim", "setting", "verdict", "units", "units_hold", "units_fail", "n"])
+    alpha = spec["alpha"]
+    runs = search.assign(protocol=_setting_labels(search), test_acc=search["val_acc"])
+    rows = []
+    for claim, units_of, test in (("h_ge_ms", h_ge_ms_units, "noninferiority"),
+                                  ("h1_eq_h2", h1_eq_h2_units, "equivalence")):
+        tests = _decide(pd.DataFrame(_test_rows(claim, _table1_units(runs, units_of), test,
+                                                spec["claims"][claim]["margin"], alpha)), alpha)
+        for setting, g in tests.groupby("protocol", sort=False):
+            rows.append({"claim": claim, "setting": setting, "verdict": S.combine(g["verdict"]),
+                         "units": len(g), "units_hold": int((g["verdict"] == S.HOLDS).sum()),
+                         "units_fail": int((g["verdict"] == S.FAILS).sum()), "n": int(g["n"].min())})
+    return pd.DataFrame(rows)

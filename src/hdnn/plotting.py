@@ -200,3 +200,27 @@ def plot_eigenvalues(csv: str, png: str, pdf: str) -> None:
                    f"{max(lemma3_ratio(g) for _, g in df.groupby('seed_index')):.1e} (every seed)")
     fig.tight_layout()
     _save(fig, png, pdf, dpi=130)
+
+
+def plot_calibration_ranks(csv: str, png: str, pdf: str) -> None:
+    """Per table and protocol, a histogram of the paper's run's rank among our seeds (0: below
+    every seed, 1: above every seed); flat, at the dashed line, if the paper's run were one more
+    seed of ours (calibration_cells.csv, hdnn.calibration)."""
+    cells = pd.read_csv(csv)
+    panels = list(cells.groupby(["table", "protocol"], sort=False))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 2.9), squeeze=False)
+    for ax, ((table, protocol), c) in zip(axes[0], panels):
+        n = int(c["seeds"].min())
+        # n + 1 bins: the paper's run below all n seeds, between two of them, ..., above all.
+        ax.hist(c["rank"] * n, bins=np.arange(n + 2) - 0.5, color="#4c72b0", edgecolor="white")
+        ax.axhline(len(c) / (n + 1), color="black", linestyle="--", linewidth=1,
+                   label="calibrated")
+        ax.set_title(f"{table}, {protocol}\n{len(c)} cells, {n} seeds", fontsize=9)
+        ax.set_xlabel("seeds of ours below the paper's run", fontsize=8)
+        ax.set_xticks(range(0, n + 1, max(1, n // 5)))
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_ylabel("cells", fontsize=8)
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    fig.suptitle("Rank of the paper's single run among our seeds (flat when calibrated)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, png, pdf)

@@ -247,16 +247,22 @@ def _edges(best: pd.DataFrame, grid: dict) -> list[str]:
     return out
 
 
+def tuning_runs(df: pd.DataFrame, keys, epochs) -> pd.DataFrame:
+    """The search per run and number of epochs (evaluated within one run of the largest): the
+    grid's ``keys``, data set, arch, depth, seed and validation accuracy in [0, 1]."""
+    long = []
+    for ep in sorted(epochs):
+        col = "val_acc" if ep == max(epochs) else f"epoch{ep}_val_acc"
+        part = df[["dataset", "arch", "depth", "seed_index"] + [f"cfg_{k}" for k in keys] + [col]]
+        long.append(part.rename(columns={col: "val_acc", **{f"cfg_{k}": k for k in keys}}).assign(epochs=ep))
+    return pd.concat(long, ignore_index=True)
+
+
 def write_tuning(df: pd.DataFrame, md: str, chosen_path: str, grid: dict, epochs) -> None:
     """Per (dataset, arch): the grid setting and number of epochs of best mean validation accuracy
     over the searched depths. Choices on the edge of a numeric grid are listed."""
     keys = list(grid)
-    long = []
-    for ep in sorted(epochs):
-        col = "val_acc" if ep == max(epochs) else f"epoch{ep}_val_acc"
-        part = df[["dataset", "arch", "depth"] + [f"cfg_{k}" for k in keys] + [col]]
-        long.append(part.rename(columns={col: "val_acc", **{f"cfg_{k}": k for k in keys}}).assign(epochs=ep))
-    long = pd.concat(long)
+    long = tuning_runs(df, keys, epochs)
     search = (long.groupby(["dataset", "arch", *keys, "epochs"])["val_acc"].mean()
               .reset_index().rename(columns={"val_acc": "mean_val_acc"}))
     # Ties go to the earlier entry: the grid's order, then fewer epochs.

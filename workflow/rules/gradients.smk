@@ -136,8 +136,11 @@ rule report_figure2:
         data=[f"{R}/tables/gradients_summary.csv"],
         runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
         code=REPORT_CODE + [f"{SRC}staleness.py"],
-    output:
+    output:  # the report first (reporting.write_report), then the copies beside it
         f"{config['report_dir']}/figure2_report.md",
+        f"{config['report_dir']}/figures/figure2.png",
+        f"{config['report_dir']}/figures/eigenvalues.png",
+        f"{config['report_dir']}/data/gradients_summary.csv",
     log:
         f"{R}/logs/report/figure2_report.log",
     params:

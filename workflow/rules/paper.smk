@@ -3,6 +3,7 @@
 # alone (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
 P = config["report_dir"]
+from hdnn.replication import STATISTICS_FILES
 
 
 PAPER_STAGES = {  # stage → (its runs, the training code its provenance marker covers, or None)
@@ -41,9 +42,46 @@ rule paper_data:
         "../scripts/paper_data.py"
 
 
+rule paper_statistics:
+    """The claims as the tests fixed in config/claims.yaml, and our seeds' calibration against the
+    paper's single runs, from the per-run data in {report_dir}/data (hdnn.claims, hdnn.calibration)."""
+    input:
+        data=[f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv")],
+        search=optional(f"{P}/data/table1_tuning_runs.csv"),  # written by `snakemake tuning`
+        spec="config/claims.yaml",
+        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "calibration.py", "statistics.py")]
+        + ["config/paper_values.yaml"],
+    output:
+        [f"{P}/data/{name}" for name in STATISTICS_FILES],
+    log:
+        f"{R}/logs/report/paper_statistics.log",
+    params:
+        out=f"{P}/data",
+    script:
+        "../scripts/paper_statistics.py"
+
+
+rule calibration_figure:
+    input:
+        csv=f"{P}/data/calibration_cells.csv",
+        code=PLOT_CODE,
+    output:
+        png=report(f"{P}/figures/calibration_ranks.png", caption="../report/calibration.rst",
+                   category="Claims", subcategory="Calibration"),
+        pdf=f"{P}/figures/calibration_ranks.pdf",
+    log:
+        f"{R}/logs/report/calibration_figure.log",
+    script:
+        "../scripts/calibration_figure.py"
+
+
 rule replication:
     input:
         data=rules.paper_data.output,
+        statistics=rules.paper_statistics.output,
+        figures=rules.calibration_figure.output,
+        # The `paper` protocol re-chosen on validation (config/probes/paper_protocol_validation.yaml).
+        check=optional(f"{P}/data/paper_protocol_validation.csv"),
         code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "costs.py")] + ["config/paper_values.yaml"],
     output:
         f"{P}/replication.md",

@@ -1,0 +1,6 @@
+from hdnn.joblog import setup_logging
+from hdnn.replication import write_statistics
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
+write_statistics(sm.params.out, sm.config["figure2"]["layers"], sm.input.spec)
