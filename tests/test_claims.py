@@ -1,100 +1,104 @@
-"""Each claim check on small synthetic frames, one frame per verdict."""
+"""Each claim's test on small synthetic frames, one frame per verdict; the spec is the committed one."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from hdnn import claims as C
+from hdnn.statistics import FAILS, HOLDS, INCONCLUSIVE
 
-# A paper whose Table 1 has one cell and Table 2 one depth pair: the checks run on it too.
-PAPER = {"table1": {"swiss_roll": {4: {"MS1": 90.0, "H1": 95.0, "H2": 95.0}},
+# A paper whose Table 1 has two cells and Table 2 two depths: its rows go through the same units.
+PAPER = {"table1": {"swiss_roll": {4: {"MS1": 90.0, "MS2": 90.0, "MS3": 90.0, "H1": 95.0, "H2": 95.0},
+                                   8: {"MS1": 90.0, "MS2": 90.0, "MS3": 90.0, "H1": 95.0, "H2": 95.0}},
                     "params_per_layer": {a: "n" for a in ("MS1", "MS2", "MS3", "H1", "H2")}},
          "table2": {"MS1": {0: {"train": 93.0, "test": 92.0}, 4: {"train": 99.0, "test": 98.0}},
                     "H2": {0: {"train": 93.0, "test": 92.0}, 4: {"train": 99.0, "test": 98.0}}}}
+SPEC = C.load_spec()
+OFFSETS = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])  # five seeds, sd 0.79 points
 
 
-def table1(acc: dict, seeds=(0.0, 0.0, 0.0), protocol="p"):
-    """Runs of cells {(dataset, depth): {arch: mean %}}, each seed offset by ``seeds`` points."""
+def table1(acc: dict, spread=1.0, protocol="p"):
+    """Runs of cells {(dataset, depth): {arch: mean %}}, seeds at mean + spread × OFFSETS."""
     return pd.DataFrame([{"protocol": protocol, "dataset": d, "depth": n, "arch": a, "seed_index": i,
-                          "test_acc": (m + off) / 100}
+                          "test_acc": (m + spread * off) / 100}
                          for (d, n), per_arch in acc.items() for a, m in per_arch.items()
-                         for i, off in enumerate(seeds)])
+                         for i, off in enumerate(OFFSETS)])
 
 
-@pytest.mark.parametrize("diffs,expected", [((2, 0), C.HOLDS), ((2, -1.9), C.HOLDS), ((2, -5), C.PARTLY),
-                                           ((-5, -10), C.FAILS)])
-def test_h_at_least_ms_verdicts(diffs, expected):
-    """H − MS in two cells, in points; seeds agree, so the noise is its floor, 2 points."""
-    runs = table1({("swiss_roll", 4): {"MS1": 90, "MS2": 85, "H1": 90 + diffs[0], "H2": 80},
-                   ("swiss_roll", 8): {"MS3": 90, "H2": 90 + diffs[1]}})
-    claim = C.h_at_least_ms(runs, PAPER)
-    assert claim.verdict == expected
-    ours = claim.table[claim.table.protocol == "p"].set_index(["data set", "layers"])
-    assert ours.loc[("swiss_roll", 4), "best MS"] == "MS1 90.0"         # the best of each family
-    assert ours.loc[("swiss_roll", 8), "H − MS"] == pytest.approx(diffs[1])
-    assert ours.loc[("swiss_roll", 4), "P(H seed > MS seed)"] == (1.0 if diffs[0] > 0 else 0.0)
-    assert (claim.table.protocol == C.PAPER_ROWS).sum() == 1      # the paper's one cell, checked too
+def verdict(summary, claim, protocol="p"):
+    return summary.set_index(["claim", "protocol"]).loc[(claim, protocol), "verdict"]
 
 
-def test_noise_grows_with_the_seeds_spread():
-    runs = table1({("swiss_roll", 4): {"MS1": 95, "H1": 90}}, seeds=(-10.0, 0.0, 10.0))
-    row = C.h_at_least_ms(runs, PAPER).table.iloc[-1]
-    assert row["noise"] == pytest.approx(2 * (2 * 100 / 3) ** 0.5, abs=0.01) and row["H ≥ MS − noise"]
+def cells(h1, h2, ms=90.0):
+    return {("swiss_roll", 4): {"MS1": ms, "MS2": ms, "MS3": ms, "H1": h1, "H2": h2},
+            ("swiss_roll", 8): {"MS1": ms, "MS2": ms, "MS3": ms, "H1": 95.0, "H2": 95.0}}
 
 
-def test_seed_wins_counts_every_pair_and_halves_ties():
-    assert C._seed_wins(pd.Series([1.0, 0.0]), pd.Series([0.5, 0.0])) == pytest.approx(0.625)
+@pytest.mark.parametrize("h1,h2,expected", [(95, 95, HOLDS), (88.2, 95, INCONCLUSIVE), (80, 95, FAILS)])
+def test_h_ge_ms_every_pair(h1, h2, expected):
+    summary, tests = C.evaluate(table1(cells(h1, h2)), None, None, [1], SPEC, PAPER)
+    assert verdict(summary, "h_ge_ms") == expected
+    ours = tests[(tests.claim == "h_ge_ms") & (tests.protocol == "p")]
+    assert len(ours) == 2 * 2 * 3                  # every H against every MS, no best-of selection
+    paper = summary.set_index(["claim", "protocol"]).loc[("h_ge_ms", C.PAPER_ROWS)]
+    assert paper["verdict"] == C.NO_TEST and paper["units_hold"] == 12
 
 
-@pytest.mark.parametrize("h2,expected", [(91.0, C.HOLDS), (80.0, C.PARTLY)])
-def test_same_parameters_alike(h2, expected):
-    runs = table1({("swiss_roll", 4): {"H1": 90, "H2": h2}, ("swiss_roll", 8): {"H1": 90, "H2": 90}})
-    claim = C.same_parameters_alike(runs, PAPER)
-    assert claim.verdict == expected
-    assert C.same_parameters_alike(table1({("swiss_roll", 4): {"H1": 90, "H2": 70},
-                                             ("swiss_roll", 8): {"H1": 90, "H2": 70},
-                                             ("swiss_roll", 16): {"H1": 90, "H2": 90}}), PAPER).verdict == C.FAILS
+def test_noisier_data_never_make_a_claim_hold():
+    """The same means with more seed spread: holds, then inconclusive; never the reverse."""
+    verdicts = [verdict(C.evaluate(table1(cells(91, 91), spread=s), None, None, [1], SPEC, PAPER)[0], claim)
+                for s in (0.5, 8.0) for claim in ("h_ge_ms", "h1_eq_h2")]
+    assert verdicts == [HOLDS, HOLDS, INCONCLUSIVE, INCONCLUSIVE]
 
 
-def table2(test: dict, protocol="p"):
-    """MNIST runs {arch: {depth: test %}}, three seeds each at ±0.05 points."""
-    return pd.DataFrame([{"protocol": protocol, "arch": a, "depth": d, "seed_index": i,
-                          "train_acc": 0.99, "test_acc": (m + off) / 100}
+def test_holm_adjusts_within_a_claim_and_protocol():
+    _, tests = C.evaluate(table1(cells(91, 91), spread=2.0), None, None, [1], SPEC, PAPER)
+    ours = tests[(tests.claim == "h_ge_ms") & (tests.protocol == "p")]
+    assert (ours["p_for_holm"] >= ours["p_for"]).all() and (ours["p_for_holm"] > ours["p_for"]).any()
+
+
+@pytest.mark.parametrize("h2,expected", [(90.2, HOLDS), (88.2, INCONCLUSIVE), (80.0, FAILS)])
+def test_h1_eq_h2(h2, expected):
+    runs = table1({("swiss_roll", 4): {"H1": 90.0, "H2": h2}, ("swiss_roll", 8): {"H1": 90.0, "H2": 90.0}},
+                  spread=0.5)
+    assert verdict(C.evaluate(runs, None, None, [1], SPEC, PAPER)[0], "h1_eq_h2") == expected
+
+
+def table2(test: dict, protocol="p", spread=0.05):
+    """MNIST runs {column: {depth: test %}}, five seeds each."""
+    return pd.DataFrame([{"protocol": protocol, "column": a, "arch": a, "depth": d, "seed_index": i,
+                          "train_acc": 0.99, "test_acc": (m + spread * off) / 100}
                          for a, per_depth in test.items() for d, m in per_depth.items()
-                         for i, off in enumerate((-0.05, 0.0, 0.05))])
+                         for i, off in enumerate(OFFSETS)])
 
 
 @pytest.mark.parametrize("accs,expected", [
-    ({0: 92.0, 4: 97.0, 8: 97.5}, C.HOLDS),
-    ({0: 92.0, 4: 98.0, 8: 97.0}, C.PARTLY),    # grows overall, but drops by 1 point at 8
-    ({0: 92.0, 4: 91.0, 8: 92.1}, C.FAILS),
+    ({0: 92.0, 4: 97.0, 8: 97.1}, HOLDS),
+    ({0: 92.0, 4: 98.0, 8: 97.0}, FAILS),          # a step loses 1 point, beyond the 0.3 margin
+    ({0: 92.0, 4: 92.1, 8: 92.2}, FAILS),          # no gain beyond the margin
 ])
-def test_mnist_depth(accs, expected):
-    claim = C.mnist_depth(table2({"MS1": accs, "H2": accs}), PAPER)
-    assert claim.verdict == expected
-    assert claim.table.set_index(["protocol", "arch"]).loc[(C.PAPER_ROWS, "MS1"), "verdict"] == C.HOLDS
+def test_depth_gain(accs, expected):
+    summary, tests = C.evaluate(None, table2({"MS1": accs, "H2": accs}), None, [1], SPEC, PAPER)
+    assert verdict(summary, "depth_gain") == expected
+    units = tests[(tests.claim == "depth_gain") & (tests.protocol == "p")]
+    assert set(units["test"]) == {"superiority", "noninferiority"} and len(units) == 2 * 3
 
 
-def test_mnist_claims_pending_without_runs():
-    assert C.mnist_depth(None, PAPER).verdict == C.PENDING
-    assert C.mnist_ms1_h2_alike(pd.DataFrame(), PAPER).verdict == C.PENDING
-
-
-@pytest.mark.parametrize("h2_at_4,expected", [(97.8, C.HOLDS), (96.0, C.PARTLY)])
-def test_mnist_ms1_h2_alike(h2_at_4, expected):
-    claim = C.mnist_ms1_h2_alike(table2({"MS1": {0: 92.0, 4: 98.0}, "H2": {0: 92.1, 4: h2_at_4}}), PAPER)
-    assert claim.verdict == expected
-    assert C.mnist_ms1_h2_alike(table2({"MS1": {0: 92.0, 4: 98.0}, "H2": {0: 90.0, 4: 96.0}}),
-                                PAPER).verdict == C.FAILS
-
-
-def test_mnist_claims_compare_columns_not_trained_archs():
-    """MS1 trained with H2's settings is its own column: it is neither MS1 nor H2."""
-    runs = table2({"MS1": {0: 92.0, 4: 98.0}, "H2": {0: 92.0, 4: 98.0}}).assign(column=lambda d: d["arch"])
+def test_mnist_claims_use_the_paper_columns_only():
+    """MS1 trained with H2's settings is a diagnostic column: in no claim's units."""
+    runs = table2({"MS1": {0: 92.0, 4: 98.0}, "H2": {0: 92.0, 4: 98.0}})
     cross = table2({"MS1": {0: 80.0, 4: 80.0}}).assign(column="MS1_with_H2_settings")
-    claim = C.mnist_ms1_h2_alike(pd.concat([runs, cross]), PAPER)
-    assert claim.verdict == C.HOLDS
-    depth = C.mnist_depth(pd.concat([runs, cross]), PAPER)
-    assert "p MS1_with_H2_settings: does not hold" in depth.summary
+    summary, tests = C.evaluate(None, pd.concat([runs, cross]), None, [1], SPEC, PAPER)
+    assert verdict(summary, "ms1_eq_h2") == HOLDS and verdict(summary, "depth_gain") == HOLDS
+    assert not tests["unit"].str.contains("with").any()
+
+
+def test_ms1_eq_h2_inconclusive_at_the_margin():
+    runs = table2({"MS1": {0: 92.0, 4: 98.0}, "H2": {0: 92.0, 4: 97.75}}, spread=0.2)
+    summary = C.evaluate(None, runs, None, [1], SPEC, PAPER)[0].set_index(["claim", "protocol"])
+    row = summary.loc[("ms1_eq_h2", "p")]
+    assert row["verdict"] == INCONCLUSIVE and row["seeds_to_decide"] > 5
+    assert row["ci_low"] < 0.3 < row["ci_high"]
 
 
 def grads(rows):
@@ -111,49 +115,51 @@ def banded(high_by_seed):
                   for i, high in enumerate(high_by_seed) for l in (1, 11, 64)])
 
 
-@pytest.mark.parametrize("highs,expected", [((10, 16), C.HOLDS), ((10, 30), C.PARTLY), ((10, 40), C.FAILS)])
-def test_h1_gradients_bounded(highs, expected):
-    claim = C.h1_gradients_bounded(banded(highs), layers=[1, 11])
-    assert claim.verdict == expected and list(claim.table["max"]) == list(highs)
+@pytest.mark.parametrize("highs,expected", [([10] * 10, HOLDS), ([10, 30] * 5, INCONCLUSIVE),
+                                            ([30] * 10, FAILS)])
+def test_h1_grad_band_share_of_seeds(highs, expected):
+    summary, tests = C.evaluate(None, None, banded(highs), [1, 11], SPEC, PAPER)
+    assert verdict(summary, "h1_grad_band", "figure2") == expected
 
 
-def test_h1_gradients_use_the_plotted_layers_and_the_batch_mean_norm():
-    g = banded((10, 10))
+def test_band_uses_the_plotted_layers_and_the_batch_mean_norm():
+    g = banded([10] * 10)
     g.loc[g.layer == 64, "max"] = 1000.0                          # not a plotted layer
     per_sample = g.assign(kind="per_sample_max", max=500.0)      # not the authors' definition
-    assert C.h1_gradients_bounded(pd.concat([g, per_sample]), layers=[1, 11]).verdict == C.HOLDS
-    assert C.h1_gradients_bounded(None, layers=[1]).verdict == C.PENDING
-    no_band = g.assign(paper_norm_low=float("nan"), paper_norm_high=float("nan"))   # e.g. 4 layers
-    assert C.h1_gradients_bounded(no_band, layers=[1, 11]).verdict == C.PENDING
+    assert C.band_seeds(pd.concat([g, per_sample]), [1, 11])["inside"].all()
 
 
-def fc(min_norm, acc):
+def fc(stalls, acc=0.5, min_norm=1e-12):
     return grads([{"network": "FC", "arch": "FC", "depth": 32, "seed_index": i, "kind": "mean_jacobian",
                    "layer": 1, "min": min_norm, "max": 1.0, "test_acc": acc, "paper_vanishing": True,
-                   "paper_stall_iteration": 200} for i in range(2)])
+                   "stall_iteration": s, "paper_stall_iteration": 200} for i, s in enumerate(stalls)])
 
 
-@pytest.mark.parametrize("min_norm,acc,expected", [(1e-12, 0.5, C.HOLDS), (1e-12, 0.9, C.PARTLY),
-                                                   (0.5, 0.52, C.PARTLY), (0.5, 0.9, C.FAILS)])
-def test_fc_vanishes(min_norm, acc, expected):
-    assert C.fc_vanishes(fc(min_norm, acc), layers=[1, 11]).verdict == expected
+@pytest.mark.parametrize("stalls,kw,expected", [([200] * 10, {}, HOLDS), ([0] * 10, {}, FAILS),
+                                                ([200] * 10, {"acc": 0.9}, FAILS),
+                                                ([200] * 10, {"min_norm": 0.5}, FAILS),
+                                                ([0, 200] * 2, {}, INCONCLUSIVE)])
+def test_fc_vanish_includes_the_stall(stalls, kw, expected):
+    summary, _ = C.evaluate(None, None, fc(stalls, **kw), [1], SPEC, PAPER)
+    assert verdict(summary, "fc_vanish", "figure2") == expected
 
 
-@pytest.mark.parametrize("ratio,expected", [(1e-12, C.HOLDS), (1e-2, C.FAILS), (float("nan"), C.PENDING)])
+@pytest.mark.parametrize("ratio,expected", [(1e-12, HOLDS), (1e-2, FAILS)])
 def test_lemma3(ratio, expected):
     g = grads([{"network": "H1-TI", "seed_index": i, "kind": "mean_jacobian", "layer": 1, "min": 1,
                 "max": 2, "lemma3_ratio": ratio if i else 1e-14} for i in range(2)])
-    if ratio != ratio:                                            # NaN everywhere: no eigenvalue data
-        g["lemma3_ratio"] = float("nan")
-    assert C.lemma3_on_trained_weights(g).verdict == expected
+    assert verdict(C.evaluate(None, None, g, [1], SPEC, PAPER)[0], "lemma3", "figure2") == expected
 
 
-@pytest.mark.parametrize("verdicts,expected", [([C.HOLDS, C.HOLDS], C.HOLDS), ([C.HOLDS, C.FAILS], C.PARTLY),
-                                               ([C.FAILS, C.PENDING], C.FAILS), ([C.PENDING], C.PENDING)])
-def test_overall(verdicts, expected):
-    assert C.overall(verdicts) == expected
+def test_missing_data_give_no_claims():
+    summary, tests = C.evaluate(None, None, None, [1], SPEC, PAPER)
+    assert summary.empty and tests.empty
 
 
-def test_by_fraction():
-    assert [C.by_fraction(k, 4) for k in (4, 2, 1)] == [C.HOLDS, C.PARTLY, C.FAILS]
-    assert C.by_fraction(0, 0) == C.PENDING
+def test_robustness_over_searched_settings():
+    runs = table1(cells(95, 95)).assign(val_acc=lambda r: r["test_acc"]).drop(columns=["test_acc", "protocol"])
+    search = pd.concat([runs.assign(T=0.8, epochs=50), runs.assign(T=3.0, epochs=50, val_acc=0.5)])
+    out = C.robustness(search, SPEC).set_index(["claim", "setting"])["verdict"]
+    assert out[("h_ge_ms", "T 0.8, epochs 50")] == HOLDS
+    assert out[("h1_eq_h2", "T 3.0, epochs 50")] == HOLDS      # equal, constant accuracies
+    assert C.robustness(None, SPEC).empty

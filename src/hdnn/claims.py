@@ -219,7 +219,7 @@ def _lemma3_rows(grads: pd.DataFrame, margin: float) -> list[dict]:
         ok = bool((r < margin).all())
         rows.append({"claim": "lemma3", "protocol": "figure2", "unit": network, "test": "bound", "margin": margin,
                      "estimate": r.max(), "ci_low": r.min(), "ci_high": r.max(), "n": len(r),
-                     "p_for": 0.0 if ok else 1.0, "p_against": 1.0 if ok else 0.0})
+                     "p_for": 0.0 if ok else 1.0, "p_against": 1.0 if ok else 0.0, "seeds_to_decide": math.nan})
     return rows
 
 

@@ -6,7 +6,8 @@ Two steps, so that no number in the report is typed by hand:
 - ``render`` is a pure function of that folder and the config: it returns the report and the
   LaTeX tables, so tests/test_replication_report.py rebuilds them from the committed data.
 
-Render the committed data again (no training): ``python -m hdnn.replication paper``.
+Render the committed data again (no training): ``python -m hdnn.replication paper`` (the
+statistics files and the report; the calibration figure comes from the rule calibration_figure).
 """
 
 from __future__ import annotations
@@ -586,14 +587,17 @@ def write_replication(report_dir: str | Path, cfg: dict) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="Render replication.md from the report folder's data/.")
+    ap = argparse.ArgumentParser(description="The claims' tests and the calibration (data/*.csv), then "
+                                 "replication.md, from the report folder's per-run data/.")
     ap.add_argument("report_dir", nargs="?", default="paper")
     ap.add_argument("--configfile", nargs="*", default=list(CONFIG_FILES),
                     help="config files, merged in order, relative to the repository root")
     args = ap.parse_args(argv)
     report_dir = Path(args.report_dir).resolve()
     os.chdir(ROOT)                 # the config's paths (chosen settings) are relative to the root
-    for path in write_replication(report_dir, load_config(ROOT, args.configfile)):
+    cfg = load_config(ROOT, args.configfile)
+    write_statistics(report_dir / "data", cfg["figure2"]["layers"])
+    for path in [*(report_dir / "data" / n for n in STATISTICS_FILES), *write_replication(report_dir, cfg)]:
         print(path)
     return 0
 
