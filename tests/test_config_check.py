@@ -30,8 +30,10 @@ def problems(config: dict) -> str:
     return str(err.value)
 
 
-@pytest.mark.parametrize("extra", [[], ["smoke.yaml"], ["probes/table2_lr_gamma_edges.yaml"]],
-                         ids=["full", "smoke", "probe-lr-gamma"])
+@pytest.mark.parametrize("extra", [[], ["smoke.yaml"], ["probes/table2_lr_gamma_edges.yaml"],
+                                   ["probes/paper_protocol_validation.yaml"],
+                                   ["probes/figure2_fc_bias_zeros.yaml"]],
+                         ids=["full", "smoke", "probe-lr-gamma", "probe-paper-validation", "probe-fc-bias"])
 def test_committed_configs_pass(extra):
     check_config(load(*extra))
 

@@ -278,7 +278,7 @@ MAX_UNIT_ROWS = 30  # longer unit lists show their undecided and failing units o
 
 
 def _claims_section(claims: pd.DataFrame | None, tests: pd.DataFrame | None, spec: dict,
-                    grads: pd.DataFrame | None, layers) -> list[str]:
+                    grads: pd.DataFrame | None, layers, probe: pd.DataFrame | None = None) -> list[str]:
     alpha = spec["alpha"]
     lines = ["## Claims", "",
              "Each claim of the paper is a test fixed in config/claims.yaml before its verdict was "
@@ -328,7 +328,34 @@ def _claims_section(claims: pd.DataFrame | None, tests: pd.DataFrame | None, spe
                                                       test_acc=lambda f: (100 * f["test_acc"]).round(1))
             lines += ["Per seed (`min`: the norm at the first plotted ℓ; test accuracy in %):", "",
                       _md(fc), ""]
+            lines += _fc_experiment(grads, probe, layers, c)
     return lines
+
+
+def _fc_experiment(grads: pd.DataFrame | None, probe: pd.DataFrame | None, layers, c: dict) -> list[str]:
+    """The FC stall experiment (config/probes/figure2_fc_bias_zeros.yaml) beside the committed runs:
+    per network and arm, what the claims' per-seed facts give."""
+    lines = ["*Experiment: block biases started at zero* (config/probes/figure2_fc_bias_zeros.yaml; "
+             "the same seeds and settings, `bias_init: zeros`; H1 and H1-TI as controls). "]
+    if grads is None or probe is None:
+        return lines[:1] + ["", "Pending: no paper/probes/fc_bias_zeros/data/gradients_summary.csv.", ""]
+    rows = []
+    for arm, g in (("biases N(0, 1) (the authors')", grads), ("biases zero", probe)):
+        for _, r in C.fc_seeds(g, layers, c).groupby("network", sort=False):
+            stall = r["stall_iteration"]
+            rows.append({"network": r["network"].iloc[0], "arm": arm, "seeds": len(r),
+                         "stall iteration, median (range)": f"{stall.median():g} ({stall.min():g}–{stall.max():g})",
+                         "stall within ×2 of 200": f"{int(r['stall_near_paper'].sum())}/{len(r)}",
+                         "vanished": f"{int(r['vanished'].sum())}/{len(r)}",
+                         "test acc. % (mean)": round(100 * r["test_acc"].mean(), 1)})
+        for network, b in C.band_seeds(g, layers).groupby("network", sort=False):
+            acc = g[(g["network"] == network)].drop_duplicates("seed_index")["test_acc"]
+            rows.append({"network": network, "arm": arm, "seeds": len(b),
+                         "in the paper's band": f"{int(b['inside'].sum())}/{len(b)}",
+                         "max norm (max over seeds)": round(b["max"].max(), 1),
+                         "test acc. % (mean)": round(100 * acc.mean(), 1)})
+    return [lines[0] + "It chooses nothing; it asks which setting moves the stall and what else moves "
+            "with it.", "", _md(pd.DataFrame(rows).fillna("")), ""]
 
 
 def _calibration_section(cal: pd.DataFrame | None) -> list[str]:
@@ -407,9 +434,17 @@ HISTORY = [
 ]
 
 
+# Probes whose committed summaries the report reads (config/probes/NAME.yaml → paper/probes/NAME/).
+PROBES = {"paper_protocol_validation": "table1_tuning_runs.csv", "fc_bias_zeros": "gradients_summary.csv"}
+
+
+def _probe(data: Path, name: str) -> pd.DataFrame | None:
+    return _read(data.parent / "probes" / name / "data", PROBES[name])
+
+
 def _history_section(data: Path, cfg: dict) -> list[str]:
     lines = ["## History of the protocols", "", *HISTORY, ""]
-    check = _read(data, "paper_protocol_validation.csv")
+    check = _probe(data, "paper_protocol_validation")
     if check is None:
         return lines + ["*Check, pending*: the `paper` protocol's open settings re-chosen on "
                         "validation data (config/probes/paper_protocol_validation.yaml).", ""]
@@ -426,8 +461,9 @@ def _history_section(data: Path, cfg: dict) -> list[str]:
     return lines + [
         f"*Check: the `paper` protocol's open settings re-chosen on validation data only* "
         f"(config/probes/paper_protocol_validation.yaml; {check['seed_index'].nunique()} seeds of their "
-        f"own, the searched depths, every arch; [`data/paper_protocol_validation.csv`]"
-        f"(data/paper_protocol_validation.csv)). The setting of best mean validation accuracy over "
+        f"own, the searched depths, every arch; [`probes/paper_protocol_validation/data/"
+        f"{PROBES['paper_protocol_validation']}`](probes/paper_protocol_validation/data/"
+        f"{PROBES['paper_protocol_validation']})). The setting of best mean validation accuracy over "
         f"all blocks and cells, {', '.join(f'{k} {v}' for k, v in zip(keys, best))}, is {verdict}; "
         f"per (data set, arch), {same} of {len(per_cell)} choices equal the protocol's. Mean "
         "validation accuracy (%) per setting:", "",
@@ -543,7 +579,7 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
     prov = _read(data, "provenance.csv")
     layers = cfg["figure2"]["layers"]
     claims = _claims_section(_read(data, "claims.csv"), _read(data, "claim_tests.csv"), C.load_spec(),
-                             grads, layers)
+                             grads, layers, _probe(data, "fc_bias_zeros"))
     table1, tex1 = _table1_section(t1_cells, t1_runs)
     table2, tex2 = _table2_section(t2_runs, paper, cfg, prov)
     rd = cfg["report_dir"]

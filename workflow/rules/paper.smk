@@ -3,7 +3,7 @@
 # alone (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
 P = config["report_dir"]
-from hdnn.replication import STATISTICS_FILES
+from hdnn.replication import PROBES, STATISTICS_FILES
 
 
 PAPER_STAGES = {  # stage → (its runs, the training code its provenance marker covers, or None)
@@ -80,8 +80,8 @@ rule replication:
         data=rules.paper_data.output,
         statistics=rules.paper_statistics.output,
         figures=rules.calibration_figure.output,
-        # The `paper` protocol re-chosen on validation (config/probes/paper_protocol_validation.yaml).
-        check=optional(f"{P}/data/paper_protocol_validation.csv"),
+        # Probes the report reads when they have run (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
+        probes=[p for name, f in PROBES.items() for p in optional(f"{P}/probes/{name}/data/{f}")],
         code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "costs.py")] + ["config/paper_values.yaml"],
     output:
         f"{P}/replication.md",

@@ -57,7 +57,7 @@ rule tuning_runs_data:
         runs=cells("tuning"),
         code=REPORT_CODE,
     output:
-        f"{config['report_dir']}/data/{config['tuning'].get('runs_data', 'table1_tuning_runs.csv')}",
+        f"{config['report_dir']}/data/table1_tuning_runs.csv",
     log:
         f"{R}/logs/tables/tuning_runs_data.log",
     params:
