@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from hdnn.provenance import write_json
-from hdnn.replication import (REPORT, STATISTICS_FILES, load_config, render, stage_provenance,
-                              write_paper_data, write_replication, write_statistics)
+from hdnn.replication import (REPORT, STAGES, STATISTICS_FILES, load_config, render, stage_provenance,
+                              write_provenance, write_replication, write_runs_data, write_stage_data,
+                              write_statistics)
 from hdnn.reporting import collect_runs, write_table1
 from hdnn.staleness import MARKER, ROOT
 
@@ -35,6 +36,13 @@ def test_committed_statistics_rebuild_from_committed_runs(tmp_path, config):
     for name in STATISTICS_FILES:
         assert (tmp_path / name).read_text() == (PAPER / "data" / name).read_text(), \
             f"data/{name}: regenerate it (python -m hdnn.replication paper)"
+
+
+def test_committed_provenance_gathers_the_stages(tmp_path):
+    stages = PAPER / "data" / "stages"
+    write_provenance(tmp_path, [stages / f"{s}.csv" for s in STAGES], [stages / f"{s}_benchmarks.csv" for s in STAGES])
+    for name in ("provenance.csv", "benchmarks.csv"):
+        assert (tmp_path / name).read_text() == (PAPER / "data" / name).read_text()
 
 
 def test_committed_report_carries_the_provenance_markers():
@@ -72,8 +80,10 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     write_table1(collect_runs(paths), tables / "table1.csv", tables / "t.md", tables / "t.tex",
                  data / "table1_cells.csv")
     train_code = ["src/hdnn/blocks.py"]
-    write_paper_data(data, [{"stage": "Table 1", "metrics_paths": paths, "train_code": train_code}],
-                     table1_csv=tables / "table1.csv", bench_dir=tmp_path / "no-benchmarks")
+    write_runs_data(data, table1_csv=tables / "table1.csv")
+    stage = data / "stages" / "table1.csv", data / "stages" / "table1_benchmarks.csv"
+    write_stage_data(*stage, "table1", paths, train_code, bench_dir=tmp_path / "no-benchmarks")
+    write_provenance(data, [stage[0]], [stage[1]])
     runs = pd.read_csv(data / "table1_runs.csv")
     assert len(runs) == 20 and set(runs["protocol"]) == {"code"} and runs["paper_test_acc"].notna().all()
     prov = pd.read_csv(data / "provenance.csv").iloc[0]

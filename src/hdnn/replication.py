@@ -1,8 +1,10 @@
 """paper/replication.md: the paper's claims checked, its tables and figures beside ours.
 
 Two steps, so that no number in the report is typed by hand:
-- ``write_paper_data`` aggregates the runs into ``{report_dir}/data/*.csv`` (per-seed Table 1 and
-  Table 2 rows, the provenance of every stage, the benchmark files if any);
+- ``write_runs_data``, ``write_stage_data`` and ``write_provenance`` aggregate the runs into
+  ``{report_dir}/data/*.csv`` (per-seed Table 1 and Table 2 rows, each stage's provenance and
+  benchmark files in data/stages/, gathered in provenance.csv and benchmarks.csv), and
+  ``write_statistics`` tests the claims on them;
 - ``render`` is a pure function of that folder and the config: it returns the report and the
   LaTeX tables, so tests/test_replication_report.py rebuilds them from the committed data.
 
@@ -30,7 +32,7 @@ from hdnn import settings as S
 from hdnn.provenance import read_json
 from hdnn.reporting import (_latex, _table2_latex, gradients_over_seeds, paper_values,
                             table1_frames, table2_frames, verdict_counts)
-from hdnn.costs import read_benchmarks, sum_per_stage
+from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
 from hdnn.staleness import ROOT, marker, training_code_digest
 
 REPORT = "replication.md"
@@ -45,7 +47,8 @@ DATA_FILES = {
     "table1_runs.csv": "Table 1 per run (seed): accuracies in [0, 1], the paper's value, wall time",
     "table2_runs.csv": "Table 2 per run (seed): final-epoch accuracies in [0, 1], the paper's values",
     "gradients_summary.csv": "Figure 2 per network, seed and tracked layer: min and max of each norm over training",
-    "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions",
+    "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions, "
+                      "when and at which HEAD it was aggregated (from data/stages/)",
     "benchmarks.csv": "per job: Snakemake's benchmark file (seconds, CPU time, peak memory)",
 }
 # Written from the files above by write_statistics (rule paper_statistics).
@@ -59,6 +62,14 @@ STATISTICS_FILES = {
     "claims_search.csv": "per Table 1 claim and searched setting: the verdict on validation accuracies",
 }
 DATA_FILES.update(STATISTICS_FILES)
+# The report's stages: the name in data/stages/NAME.csv → the name provenance.csv gives it, and
+# the folder of its jobs' benchmark files under {results_dir}/benchmarks/.
+STAGES = {"table1": "Table 1", "table1_experiments": "Table 1 experiments", "table1_tuning": "Table 1 tuning",
+          "table1_ablation": "Table 1 ablation", "figure2": "Figure 2", "table2": "Table 2",
+          "table2_tuning": "Table 2 tuning"}
+STAGE_BENCHMARKS = {"table1": "table1", "table1_experiments": "experiments", "table1_tuning": "tuning",
+                    "table1_ablation": "ablation", "figure2": "figure2", "table2": "table2",
+                    "table2_tuning": "table2_tuning"}
 # Config files the workflow reads (the Snakefile's configfile lines), merged in this order.
 CONFIG_FILES = ("config/config.yaml", "config/ablation_table1.yaml", "config/tuning_table1.yaml",
                 "config/experiments_table1.yaml")
@@ -120,13 +131,9 @@ def _git_head(root: Path) -> str:
     return out.stdout.strip() or "unknown"
 
 
-def write_paper_data(out_dir: str | Path, stages: list[dict], table1_csv: str | None = None,
-                     table2_csv: str | None = None, bench_dir: str | Path | None = None,
-                     root: Path = ROOT) -> None:
+def write_runs_data(out_dir: str | Path, table1_csv: str | None = None, table2_csv: str | None = None) -> None:
     """``out_dir``/table1_runs.csv and table2_runs.csv from the table rules' per-run csv files
-    (results/tables/table{1,2}.csv), provenance.csv from ``stages`` (dicts of
-    ``stage_provenance``'s arguments: stage, metrics_paths, train_code) and benchmarks.csv.
-    table1_cells.csv and gradients_summary.csv are put there by the report rules."""
+    (results/tables/table{1,2}.csv)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for src, columns, name in ((table1_csv, TABLE1_RUN_COLUMNS, "table1_runs.csv"),
@@ -134,11 +141,29 @@ def write_paper_data(out_dir: str | Path, stages: list[dict], table1_csv: str | 
         if src:
             df = pd.read_csv(src).rename(columns={"setting": "protocol"})
             df.reindex(columns=columns).to_csv(out / name, index=False, float_format="%.6g")
-    prov = pd.DataFrame([stage_provenance(**s, root=root) for s in stages])
+
+
+def write_stage_data(provenance_csv: str | Path, benchmarks_csv: str | Path, stage: str, metrics_paths,
+                     train_code: list[str] | None = None, bench_dir: str | Path | None = None,
+                     root: Path = ROOT) -> None:
+    """One stage (a key of STAGES): its provenance row (``stage_provenance``, when and at which
+    HEAD it was aggregated) and its jobs' Snakemake benchmark files. Each stage is aggregated on
+    its own, so rerunning one stage never needs the others' runs."""
+    prov = pd.DataFrame([stage_provenance(STAGES[stage], metrics_paths, train_code, root)])
     prov["aggregated_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     prov["head"] = _git_head(root)
-    prov.to_csv(out / "provenance.csv", index=False)
-    read_benchmarks(bench_dir or "").to_csv(out / "benchmarks.csv", index=False)
+    Path(provenance_csv).parent.mkdir(parents=True, exist_ok=True)
+    prov.to_csv(provenance_csv, index=False)
+    bench = read_benchmarks(bench_dir or "")
+    bench[bench["stage"] == STAGE_BENCHMARKS[stage]].to_csv(benchmarks_csv, index=False)
+
+
+def write_provenance(out_dir: str | Path, stage_files, benchmark_files) -> None:
+    """``out_dir``/provenance.csv and benchmarks.csv: the stages' files, in STAGES' order."""
+    out = Path(out_dir)
+    pd.concat([pd.read_csv(f) for f in stage_files], ignore_index=True).to_csv(out / "provenance.csv", index=False)
+    pd.concat([pd.read_csv(f) for f in benchmark_files], ignore_index=True).reindex(
+        columns=BENCHMARK_COLUMNS).to_csv(out / "benchmarks.csv", index=False)
 
 
 def write_statistics(data_dir: str | Path, layers, spec_path: str | Path = C.SPEC_FILE,
@@ -546,13 +571,13 @@ def _provenance_section(data: Path, cfg: dict, prov: pd.DataFrame | None) -> lis
     lines = ["## Provenance", ""]
     if prov is None:
         return lines + ["Pending: no paper/data/provenance.csv.", ""]
-    first = prov.iloc[0]
     stages = pd.DataFrame({"stage": prov["stage"], "runs": prov["runs"],
                            "training min (summed over runs)": (prov["wall_time_s"] / 60).round(1),
                            "seeds per cell": prov["seeds_per_cell"], "devices": prov["devices"],
                            "commits": [" ".join(c[:7] for c in str(cs).split()) for cs in prov["commits"]]})
     versions = sorted({v for vs in prov["versions"].dropna() for v in vs.split(" | ")})
-    lines += [f"Data aggregated {first['aggregated_utc']} UTC at commit `{first['head']}`; run "
+    stages["aggregated (UTC, at HEAD)"] = [f"{t} {str(h)[:7]}" for t, h in zip(prov["aggregated_utc"], prov["head"])]
+    lines += ["Each stage is aggregated on its own (data/stages/); run "
               f"seeds derive from base_seed {cfg['base_seed']} (hdnn.provenance.derive_seed), each "
               "run's seed is in table1_runs.csv / gradients_summary.csv.", "",
               _md(stages), "", f"Versions and machine: {'; '.join(versions)}.", ""]

@@ -1,43 +1,74 @@
-# The replication report, in two steps (hdnn.replication): the runs aggregated into
-# {report_dir}/data/*.csv, then {report_dir}/replication.md rendered from that folder and the config
-# alone (tests/test_replication_report.py rebuilds it from the committed data).
+# The replication report (hdnn.replication): the runs aggregated into {report_dir}/data/*.csv (per
+# run; per stage in data/stages/), the claims tested on them (paper_statistics), then
+# {report_dir}/replication.md rendered from that folder and the config alone
+# (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
 P = config["report_dir"]
 from hdnn.replication import PROBES, STATISTICS_FILES
 
 
-PAPER_STAGES = {  # stage → (its runs, the training code its provenance marker covers, or None)
-    "Table 1": (cells("table1"), TRAIN_CODE),
-    "Table 1 experiments": (cells("experiments"), TRAIN_CODE),
-    "Table 1 tuning": (existing(cells("tuning")), None),
-    "Table 1 ablation": (existing(cells("ablation")), None),
-    "Figure 2": ([p for net in F2_NETWORKS for p in figure2_runs(net)], GRADIENT_CODE),
-    "Table 2": (mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
-                MNIST_CODE),
-    "Table 2 tuning": (existing(mnist_runs("table2_tuning", M.tuning_grid(config), T2["archs"],
-                                           T2["tuning"]["depths"], T2["tuning"]["n_seeds"])), None),
+PAPER_STAGES = {  # stage (hdnn.replication.STAGES) → (its runs, the training code its provenance marker covers, or None)
+    "table1": (cells("table1"), TRAIN_CODE),
+    "table1_experiments": (cells("experiments"), TRAIN_CODE),
+    "table1_tuning": (existing(cells("tuning")), None),
+    "table1_ablation": (existing(cells("ablation")), None),
+    "figure2": ([p for net in F2_NETWORKS for p in figure2_runs(net)], GRADIENT_CODE),
+    "table2": (mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
+               MNIST_CODE),
+    "table2_tuning": (existing(mnist_runs("table2_tuning", M.tuning_grid(config), T2["archs"],
+                                          T2["tuning"]["depths"], T2["tuning"]["n_seeds"])), None),
 }
+DATA_CODE = REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "staleness.py", "costs.py")]
 
 
-rule paper_data:
-    """{report_dir}/data: per-seed Table 1 and Table 2 rows, every stage's provenance, the
-    benchmark files. The report rules put table1_cells.csv and gradients_summary.csv there."""
+rule runs_data:
+    """{report_dir}/data: per-seed Table 1 and Table 2 rows."""
     input:
         table1=f"{R}/tables/table1.csv",
         table2=f"{R}/tables/table2.csv",
-        runs=[p for runs, _ in PAPER_STAGES.values() for p in runs],
-        reports=[f"{P}/{name}_report.md" for name in ("table1", "figure2", "table2")],
-        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "staleness.py", "costs.py")],
+        code=DATA_CODE,
     output:
-        [f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "provenance.csv",
-                                         "benchmarks.csv")],
+        [f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv")],
+    log:
+        f"{R}/logs/report/runs_data.log",
+    params:
+        out=f"{P}/data",
+    script:
+        "../scripts/runs_data.py"
+
+
+rule stage_data:
+    """One stage's provenance and benchmark files, on its own: rerunning Figure 2, say, updates
+    its row without the other stages' runs."""
+    input:
+        runs=lambda w: PAPER_STAGES[w.stage][0],
+        code=DATA_CODE,
+    output:
+        provenance=f"{P}/data/stages/{{stage}}.csv",
+        benchmarks=f"{P}/data/stages/{{stage}}_benchmarks.csv",
+    wildcard_constraints:
+        stage="|".join(PAPER_STAGES),
+    log:
+        f"{R}/logs/report/stage_data_{{stage}}.log",
+    params:
+        train_code=lambda w: PAPER_STAGES[w.stage][1],
+        benchmarks=f"{R}/benchmarks",
+    script:
+        "../scripts/stage_data.py"
+
+
+rule paper_data:
+    """{report_dir}/data/provenance.csv and benchmarks.csv, gathered from the stages' files."""
+    input:
+        provenance=[f"{P}/data/stages/{stage}.csv" for stage in PAPER_STAGES],
+        benchmarks=[f"{P}/data/stages/{stage}_benchmarks.csv" for stage in PAPER_STAGES],
+        code=DATA_CODE,
+    output:
+        [f"{P}/data/{name}" for name in ("provenance.csv", "benchmarks.csv")],
     log:
         f"{R}/logs/report/paper_data.log",
     params:
-        stages={stage: {"metrics_paths": runs, "train_code": code}
-                for stage, (runs, code) in PAPER_STAGES.items()},
         out=f"{P}/data",
-        benchmarks=f"{R}/benchmarks",
     script:
         "../scripts/paper_data.py"
 
@@ -77,7 +108,7 @@ rule calibration_figure:
 
 rule replication:
     input:
-        data=rules.paper_data.output,
+        data=rules.runs_data.output + rules.paper_data.output,
         statistics=rules.paper_statistics.output,
         figures=rules.calibration_figure.output,
         # Probes the report reads when they have run (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
@@ -97,3 +128,4 @@ rule paper:
     """The replication report and everything it is made from."""
     input:
         rules.replication.output,
+        [f"{P}/{name}_report.md" for name in ("table1", "figure2", "table2")],

@@ -1,0 +1,6 @@
+from hdnn.joblog import setup_logging
+from hdnn.replication import write_runs_data
+
+sm = snakemake  # noqa: F821 (injected by Snakemake)
+setup_logging(sm)
+write_runs_data(sm.params.out, table1_csv=sm.input.table1, table2_csv=sm.input.table2)
