@@ -28,9 +28,10 @@ import yaml
 
 from hdnn import calibration as K
 from hdnn import claims as C
+from hdnn import controls
 from hdnn import settings as S
 from hdnn.provenance import read_json
-from hdnn.reporting import (_latex, _table2_latex, gradients_over_seeds, paper_values,
+from hdnn.reporting import (_latex, collect_runs, _table2_latex, gradients_over_seeds, paper_values,
                             table1_frames, table2_frames, verdict_counts)
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
 from hdnn.staleness import ROOT, marker, training_code_digest
@@ -45,6 +46,7 @@ TABLE2_RUN_COLUMNS = ["protocol", "column", "arch", "paper_column", "depth", "se
 DATA_FILES = {
     "table1_cells.csv": "Table 1 per (protocol, cell): n, mean, sd, min, max (%), the paper's value, the verdict",
     "table1_runs.csv": "Table 1 per run (seed): accuracies in [0, 1], the paper's value, wall time",
+    "table1_experiments_runs.csv": "the Table 1 experiments and their control arms per run: test accuracy in [0, 1]",
     "table2_runs.csv": "Table 2 per run (seed): final-epoch accuracies in [0, 1], the paper's values",
     "gradients_summary.csv": "Figure 2 per network, seed and tracked layer: min and max of each norm over training",
     "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions, "
@@ -60,6 +62,7 @@ STATISTICS_FILES = {
                        "range, sign test, mean rank, shift with its bootstrap interval)",
     "calibration_cells.csv": "per cell: the paper's value, our seeds' summary, the paper's rank among them",
     "claims_search.csv": "per Table 1 claim and searched setting: the verdict on validation accuracies",
+    "controls.csv": "per Table 1 experiment: its effect on the off cells and on its control arm's cells",
 }
 DATA_FILES.update(STATISTICS_FILES)
 # The report's stages: the name in data/stages/NAME.csv → the name provenance.csv gives it, and
@@ -143,6 +146,16 @@ def write_runs_data(out_dir: str | Path, table1_csv: str | None = None, table2_c
             df.reindex(columns=columns).to_csv(out / name, index=False, float_format="%.6g")
 
 
+EXPERIMENT_RUN_COLUMNS = ["experiment", "dataset", "depth", "arch", "seed_index", "seed", "diverged",
+                          "train_acc", "test_acc", "wall_time_s"]
+
+
+def write_experiment_runs(out_csv: str | Path, metrics_paths) -> None:
+    """The Table 1 experiments (and their control arms) per run."""
+    df = collect_runs(metrics_paths).rename(columns={"setting": "experiment"})
+    df.reindex(columns=EXPERIMENT_RUN_COLUMNS).to_csv(out_csv, index=False, float_format="%.6g")
+
+
 def write_stage_data(provenance_csv: str | Path, benchmarks_csv: str | Path, stage: str, metrics_paths,
                      train_code: list[str] | None = None, bench_dir: str | Path | None = None,
                      root: Path = ROOT) -> None:
@@ -167,9 +180,9 @@ def write_provenance(out_dir: str | Path, stage_files, benchmark_files) -> None:
 
 
 def write_statistics(data_dir: str | Path, layers, spec_path: str | Path = C.SPEC_FILE,
-                     paper: dict | None = None) -> None:
-    """``data_dir``/claims.csv, claim_tests.csv, calibration.csv and calibration_cells.csv from
-    its per-run files and the claims' spec (config/claims.yaml)."""
+                     paper: dict | None = None, experiments: dict | None = None) -> None:
+    """``data_dir``/STATISTICS_FILES from its per-run files, the claims' spec (config/claims.yaml)
+    and the config's experiments.runs (their control arms)."""
     data, spec = Path(data_dir), C.load_spec(spec_path)
     t1, t2 = _read(data, "table1_runs.csv"), _read(data, "table2_runs.csv")
     summary, tests = C.evaluate(t1, t2, _read(data, "gradients_summary.csv"), layers, spec, paper)
@@ -179,6 +192,11 @@ def write_statistics(data_dir: str | Path, layers, spec_path: str | Path = C.SPE
                                              boot["bootstrap_seed"]),
               "calibration_cells.csv": K.cells(t1, t2, paper)}
     frames["claims_search.csv"] = C.robustness(_read(data, "table1_tuning_runs.csv"), spec)
+    exp = _read(data, "table1_experiments_runs.csv")
+    frames["controls.csv"] = controls.effects(
+        t1 if t1 is not None else pd.DataFrame(columns=["protocol", *controls.CELL, "test_acc"]),
+        exp if exp is not None else pd.DataFrame(columns=["experiment", *controls.CELL, "test_acc"]),
+        experiments or {})
     for name, frame in frames.items():
         frame.to_csv(data / name, index=False, float_format="%.6g")
 
@@ -442,8 +460,9 @@ HISTORY = [
     "and split even/odd, so the search's validation points are test points of the reported runs "
     "(other seeds' splits); the double moons draw their noise per seed, so their points differ.",
     "- **Table 1 experiments** (table1_report.md): chosen after seeing which cells were `off` on "
-    "test, to explain them; they change no reported protocol. They ran on `off` cells only, without "
-    "control cells, so part of what they move can be regression to the mean.",
+    "test, to explain them; they change no reported protocol. Until commit 1a7e2c0 they ran on `off` "
+    "cells only, so part of what they moved could be regression to the mean; each now has a control "
+    "arm on cells that were not off, chosen by a rule fixed before it ran (hdnn.controls; below).",
     "- **Table 2, `paper`**: the authors' code's values. **`tuned`**: lr, lr_gamma and epochs "
     "chosen on 10 000 held-out training images (71607f3, widened in b288f3e; "
     "config/chosen/tuned_table2.yaml). The probes in config/probes/ compare fixed settings with the "
@@ -465,6 +484,34 @@ PROBES = {"paper_protocol_validation": "table1_tuning_runs.csv", "fc_bias_zeros"
 
 def _probe(data: Path, name: str) -> pd.DataFrame | None:
     return _read(data.parent / "probes" / name / "data", PROBES[name])
+
+
+def _controls_section(ctrl: pd.DataFrame | None) -> list[str]:
+    lines = ["## Control arms of the Table 1 experiments", ""]
+    if ctrl is None or ctrl.empty:
+        return lines + ["Pending: no paper/data/controls.csv (the experiments' runs, then `paper`).", ""]
+    def ci(prefix: str, est: str) -> list[str]:
+        return [f"{r[est]:+.2f} [{r[prefix + '_ci_low']:+.2f}, {r[prefix + '_ci_high']:+.2f}]"
+                for _, r in ctrl.iterrows()]
+    shown = pd.DataFrame({
+        "experiment": ctrl["experiment"], "protocol": ctrl["protocol"], "change": ctrl["change"],
+        "off cells": ctrl["off_cells"], "effect on off cells": ci("off", "off_effect"),
+        "control cells": ctrl["control_cells"], "effect on control cells": ci("control", "control_effect"),
+        "off − control": ci("difference", "difference")})
+    specific = ctrl[(ctrl["difference_ci_low"] > 0) | (ctrl["difference_ci_high"] < 0)]["experiment"]
+    return lines + [
+        "Each experiment changed one setting on the cells where its protocol was off the paper. Its "
+        "control arm makes the same change, on seeds of their own, on as many of the protocol's cells "
+        "that were not off (all of them when fewer), the first of one random order (hdnn.controls, "
+        "fixed before the runs). Effect: the cell's mean test accuracy with the change minus the "
+        "protocol's, averaged over cells, in points, with 95% bootstrap intervals over cells; an "
+        "effect specific to the off cells shows as an off − control interval that excludes 0. "
+        + (f"Specific to the off cells: {', '.join(f'`{e}`' for e in specific)}; the others move both "
+           "arms alike, or the data cannot tell." if len(specific) else
+           "No experiment's effect is shown to be specific to the off cells.")
+        + " Data: [`data/controls.csv`](data/controls.csv), per run "
+        "[`data/table1_experiments_runs.csv`](data/table1_experiments_runs.csv).", "",
+        _md(shown), ""]
 
 
 def _history_section(data: Path, cfg: dict) -> list[str]:
@@ -627,6 +674,7 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
         f"python -m hdnn.staleness {rd}           # were the runs made by the training code at HEAD?",
         "```", "", *claims, *_robustness_section(_read(data, "claims_search.csv")),
         *_calibration_section(_read(data, "calibration.csv")), *_history_section(data, cfg),
+        *_controls_section(_read(data, "controls.csv")),
         *table1, *table2, *_figure2_section(grads, layers),
         *_settings_section(cfg), *_provenance_section(data, cfg, prov)]
     out = {REPORT: "\n".join(lines)}
@@ -657,7 +705,7 @@ def main(argv=None) -> int:
     report_dir = Path(args.report_dir).resolve()
     os.chdir(ROOT)                 # the config's paths (chosen settings) are relative to the root
     cfg = load_config(ROOT, args.configfile)
-    write_statistics(report_dir / "data", cfg["figure2"]["layers"])
+    write_statistics(report_dir / "data", cfg["figure2"]["layers"], experiments=cfg["experiments"]["runs"])
     for path in [*(report_dir / "data" / n for n in STATISTICS_FILES), *write_replication(report_dir, cfg)]:
         print(path)
     return 0

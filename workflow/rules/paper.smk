@@ -37,6 +37,19 @@ rule runs_data:
         "../scripts/runs_data.py"
 
 
+rule experiments_runs_data:
+    """{report_dir}/data: the Table 1 experiments and their control arms, per run."""
+    input:
+        runs=cells("experiments"),
+        code=DATA_CODE,
+    output:
+        f"{P}/data/table1_experiments_runs.csv",
+    log:
+        f"{R}/logs/report/experiments_runs_data.log",
+    script:
+        "../scripts/experiments_runs_data.py"
+
+
 rule stage_data:
     """One stage's provenance and benchmark files, on its own: rerunning Figure 2, say, updates
     its row without the other stages' runs."""
@@ -77,10 +90,12 @@ rule paper_statistics:
     """The claims as the tests fixed in config/claims.yaml, and our seeds' calibration against the
     paper's single runs, from the per-run data in {report_dir}/data (hdnn.claims, hdnn.calibration)."""
     input:
-        data=[f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv")],
+        data=[f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv",
+                                              "table1_experiments_runs.csv")],
         search=optional(f"{P}/data/table1_tuning_runs.csv"),  # written by `snakemake tuning`
         spec="config/claims.yaml",
-        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "calibration.py", "statistics.py")]
+        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "calibration.py", "statistics.py",
+                                                  "controls.py")]
         + ["config/paper_values.yaml"],
     output:
         [f"{P}/data/{name}" for name in STATISTICS_FILES],
@@ -88,6 +103,7 @@ rule paper_statistics:
         f"{R}/logs/report/paper_statistics.log",
     params:
         out=f"{P}/data",
+        experiments=config["experiments"]["runs"],
     script:
         "../scripts/paper_statistics.py"
 
