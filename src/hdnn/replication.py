@@ -460,7 +460,7 @@ HISTORY = [
     "and split even/odd, so the search's validation points are test points of the reported runs "
     "(other seeds' splits); the double moons draw their noise per seed, so their points differ.",
     "- **Table 1 experiments** (table1_report.md): chosen after seeing which cells were `off` on "
-    "test, to explain them; they change no reported protocol. Until commit 1a7e2c0 they ran on `off` "
+    "test, to explain them; they change no reported protocol. Until commit ba9240c they ran on `off` "
     "cells only, so part of what they moved could be regression to the mean; each now has a control "
     "arm on cells that were not off, chosen by a rule fixed before it ran (hdnn.controls; below).",
     "- **Table 2, `paper`**: the authors' code's values. **`tuned`**: lr, lr_gamma and epochs "
