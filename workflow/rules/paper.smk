@@ -32,7 +32,7 @@ rule runs_data:
     log:
         f"{R}/logs/report/runs_data.log",
     params:
-        out=f"{P}/data",
+        out=lambda w, output: str(Path(output[0]).parent),
     script:
         "../scripts/runs_data.py"
 
@@ -81,7 +81,7 @@ rule paper_data:
     log:
         f"{R}/logs/report/paper_data.log",
     params:
-        out=f"{P}/data",
+        out=lambda w, output: str(Path(output[0]).parent),
     script:
         "../scripts/paper_data.py"
 
@@ -102,7 +102,7 @@ rule paper_statistics:
     log:
         f"{R}/logs/report/paper_statistics.log",
     params:
-        out=f"{P}/data",
+        out=lambda w, output: str(Path(output[0]).parent),
         experiments=config["experiments"]["runs"],
     script:
         "../scripts/paper_statistics.py"
