@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hdnn-installed
 CORES ?= all
 
-.PHONY: env test replicate smoke clean-results
+.PHONY: env test test-all replicate smoke clean-results
 
 env: $(STAMP)
 
@@ -16,7 +16,12 @@ $(STAMP): requirements/constraints.txt pyproject.toml
 	$(PY) -m pip install -q -c requirements/constraints.txt -e .
 	touch $(STAMP)
 
+# The edit-test loop: every test but the smoke workflow, notebooks and HTML report (marked slow).
 test: env
+	$(PY) -m pytest -m "not slow"
+
+# Everything, the smoke workflow end to end included: what CI runs.
+test-all: env
 	$(PY) -m pytest
 
 replicate: env
