@@ -208,8 +208,12 @@ def plot_calibration_ranks(csv: str, png: str, pdf: str) -> None:
     seed of ours (calibration_cells.csv, hdnn.calibration)."""
     cells = pd.read_csv(csv)
     panels = list(cells.groupby(["table", "protocol"], sort=False))
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 2.9), squeeze=False)
-    for ax, ((table, protocol), c) in zip(axes[0], panels):
+    ncols = min(4, len(panels))
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 2.9 * nrows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, ((table, protocol), c) in zip(axes.flat, panels):
         n = int(c["seeds"].min())
         # n + 1 bins: the paper's run below all n seeds, between two of them, ..., above all.
         ax.hist(c["rank"] * n, bins=np.arange(n + 2) - 0.5, color="#4c72b0", edgecolor="white")
@@ -219,7 +223,8 @@ def plot_calibration_ranks(csv: str, png: str, pdf: str) -> None:
         ax.set_xlabel("seeds of ours below the paper's run", fontsize=8)
         ax.set_xticks(range(0, n + 1, max(1, n // 5)))
         ax.tick_params(labelsize=8)
-    axes[0][0].set_ylabel("cells", fontsize=8)
+    for row in axes:
+        row[0].set_ylabel("cells", fontsize=8)
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.suptitle("Rank of the paper's single run among our seeds (flat when calibrated)", fontsize=10)
     fig.tight_layout()
