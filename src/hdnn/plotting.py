@@ -229,3 +229,80 @@ def plot_calibration_ranks(csv: str, png: str, pdf: str) -> None:
     fig.suptitle("Rank of the paper's single run among our seeds (flat when calibrated)", fontsize=10)
     fig.tight_layout()
     _save(fig, png, pdf)
+
+
+# -- Tables 1 and 2 as pictures: every seed, our mean and the paper's single run -------------------
+
+ARCH_COLORS = dict(zip(("MS1", "MS2", "MS3", "H1", "H2"), sns.color_palette("colorblind", 5)))
+
+
+def plot_table1_seeds(csv: str, protocol: str, png: str, pdf: str) -> None:
+    """One protocol of Table 1 (table1_runs.csv): per data set and depth, each block's seeds as
+    dots, their mean as a bar, the paper's single run as a black diamond."""
+    runs = pd.read_csv(csv)
+    runs = runs[runs["protocol"] == protocol].assign(test=lambda r: 100 * r["test_acc"])
+    datasets = list(dict.fromkeys(runs["dataset"]))
+    archs = [a for a in ARCH_COLORS if a in set(runs["arch"])]
+    fig, axes = plt.subplots(len(datasets), 1, figsize=(10, 3.1 * len(datasets) + 0.6), squeeze=False)
+    step = 0.8 / len(archs)
+    for ax, dataset in zip(axes[:, 0], datasets):
+        d = runs[runs.dataset == dataset]
+        depths = sorted(d["depth"].unique())
+        for j, depth in enumerate(depths):
+            for i, arch in enumerate(archs):
+                cell = d[(d.depth == depth) & (d.arch == arch)]
+                if cell.empty:
+                    continue
+                x = j - 0.4 + step * (i + 0.5)
+                jitter = np.linspace(-0.25, 0.25, len(cell)) * step
+                ax.scatter(x + jitter, cell["test"], s=7, color=ARCH_COLORS[arch], alpha=0.7, linewidth=0)
+                ax.hlines(cell["test"].mean(), x - 0.4 * step, x + 0.4 * step, color=ARCH_COLORS[arch], lw=2)
+                ax.scatter([x], [100 * cell["paper_test_acc"].iloc[0]], marker="D", s=16, color="black",
+                           zorder=3)
+        ax.set_xticks(range(len(depths)), [str(int(n)) for n in depths])
+        ax.set(title=TITLES.get(dataset, dataset), xlabel="layers", ylabel="test accuracy (%)",
+               xlim=(-0.5, len(depths) - 0.5))
+        ax.grid(axis="y", alpha=0.3)
+    handles = [plt.Line2D([], [], color=ARCH_COLORS[a], marker="o", lw=2, markersize=4) for a in archs]
+    handles.append(plt.Line2D([], [], color="black", marker="D", lw=0, markersize=5))
+    top = 1 - 0.75 / fig.get_figheight()
+    fig.legend(handles, [*archs, "paper (one run)"], loc="lower center", ncol=len(archs) + 1, fontsize=8,
+               frameon=False, bbox_to_anchor=(0.5, top))
+    fig.suptitle(f"Table 1, protocol {protocol}: each seed (dots), our mean (bar), the paper's run (◆)",
+                 fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, top))
+    _save(fig, png, pdf)
+
+
+def plot_table2_seeds(csv: str, png: str, pdf: str) -> None:
+    """Table 2 (table2_runs.csv): test accuracy by depth per column and protocol, each seed a dot,
+    our mean a line, the paper's column a dashed black line."""
+    runs = pd.read_csv(csv).assign(test=lambda r: 100 * r["test_acc"])
+    protocols = list(dict.fromkeys(runs["protocol"]))
+    columns = list(dict.fromkeys(runs["column"]))
+    colors = dict(zip(columns, sns.color_palette("colorblind", len(columns))))
+    fig, axes = plt.subplots(1, len(protocols), figsize=(5.2 * len(protocols), 3.8), squeeze=False,
+                             sharey=True)
+    for ax, protocol in zip(axes[0], protocols):
+        p = runs[runs.protocol == protocol]
+        depths = sorted(p["depth"].unique())
+        pos = {d: i for i, d in enumerate(depths)}
+        for k, column in enumerate(columns):
+            c = p[p.column == column]
+            offset = (k - (len(columns) - 1) / 2) * 0.08
+            ax.scatter(c["depth"].map(pos) + offset, c["test"], s=9, color=colors[column], alpha=0.7, linewidth=0)
+            mean = c.groupby("depth")["test"].mean()
+            ax.plot(mean.index.map(pos) + offset, mean, color=colors[column], lw=1.5,
+                    label=f"{column} (ours)")
+        for column, c in p.groupby("paper_column"):
+            paper = c.groupby("depth")["paper_test_acc"].first() * 100
+            ax.plot(paper.index.map(pos), paper, color="black", lw=1, ls="--" if column == "H2" else ":",
+                    marker="D", markersize=3, label=f"paper {column}")
+        ax.set_xticks(range(len(depths)), [str(int(d)) for d in depths])
+        ax.set(title=f"protocol {protocol}", xlabel="layers")
+        ax.grid(axis="y", alpha=0.3)
+    axes[0][0].set_ylabel("MNIST test accuracy (%)")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Table 2: each seed (dots), our mean (line), the paper's single run (black)", fontsize=10)
+    fig.tight_layout()
+    _save(fig, png, pdf)

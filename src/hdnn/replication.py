@@ -559,7 +559,8 @@ def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None) -> tu
              _md(counts.reset_index()), ""]
     frames = table1_frames(cells)
     for protocol, wide in frames.items():
-        lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), ""]
+        lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), "",
+                  f"![table1 {protocol}](figures/table1_{protocol}.png)", ""]
     lines += ["Figure 1: decision regions of H1 with the test points.", "",
               "![figure1](figures/figure1.png)", ""]
     return lines, "\n\n".join(_latex(w, p) for p, w in frames.items()) + "\n"
@@ -583,6 +584,7 @@ def _table2_section(runs: pd.DataFrame | None, paper: dict, cfg: dict,
               "† beyond 0.3 points. The tuning search: [table2_report.md](table2_report.md).", ""]
     for protocol, wide in frames.items():
         lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), ""]
+    lines += ["![table2](figures/table2_seeds.png)", ""]
     if "tuned" not in frames:
         lines += _tuned_table2_pending(cfg, prov)
     return lines, "\n\n".join(_table2_latex(w, p) for p, w in frames.items()) + "\n"

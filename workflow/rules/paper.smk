@@ -122,11 +122,29 @@ rule calibration_figure:
         "../scripts/calibration_figure.py"
 
 
+rule table_figures:
+    """Tables 1 and 2 as pictures, from the per-run data: every seed, our mean, the paper's run."""
+    input:
+        table1=f"{P}/data/table1_runs.csv",
+        table2=f"{P}/data/table2_runs.csv",
+        code=PLOT_CODE,
+    output:
+        table1=[f"{P}/figures/table1_{protocol}.{ext}" for protocol in S.table1_protocols(config)
+                for ext in ("png", "pdf")],
+        table2=[f"{P}/figures/table2_seeds.{ext}" for ext in ("png", "pdf")],
+    log:
+        f"{R}/logs/report/table_figures.log",
+    params:
+        protocols=S.table1_protocols(config),
+    script:
+        "../scripts/table_figures.py"
+
+
 rule replication:
     input:
         data=rules.runs_data.output + rules.paper_data.output,
         statistics=rules.paper_statistics.output,
-        figures=rules.calibration_figure.output,
+        figures=rules.calibration_figure.output + rules.table_figures.output,
         # Probes the report reads when they have run (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
         probes=[p for name, f in PROBES.items() for p in optional(f"{P}/probes/{name}/data/{f}")],
         code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "costs.py")] + ["config/paper_values.yaml"],
