@@ -163,3 +163,12 @@ def test_robustness_over_searched_settings():
     assert out[("h_ge_ms", "T 0.8, epochs 50")] == HOLDS
     assert out[("h1_eq_h2", "T 3.0, epochs 50")] == HOLDS      # equal, constant accuracies
     assert C.robustness(None, SPEC).empty
+
+
+def test_one_seed_per_cell_gives_no_interval_and_no_verdict():
+    """The smoke grid's single seeds: estimates only, every unit inconclusive."""
+    runs = table1(cells(95, 95)).query("seed_index == 0")
+    summary, tests = C.evaluate(runs, table2({"MS1": {0: 92.0, 4: 98.0}, "H2": {0: 92.0, 4: 98.0}}).query(
+        "seed_index == 0"), None, [1], SPEC, PAPER)
+    ours = summary[summary.protocol == "p"]
+    assert set(ours["verdict"]) == {INCONCLUSIVE} and ours["ci_low"].isna().all()

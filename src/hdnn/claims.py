@@ -145,9 +145,10 @@ def _decide(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
 def _worst(g: pd.DataFrame) -> pd.Series:
     """The unit furthest from deciding the claim its way: the lowest lower bound (one-sided
     claims), the bound furthest from zero (equivalence)."""
+    low, high = g["ci_low"].fillna(g["estimate"]), g["ci_high"].fillna(g["estimate"])  # no interval: n = 1
     if (g["test"] == "equivalence").all():
-        return g.loc[g[["ci_low", "ci_high"]].abs().max(axis=1).idxmax()]
-    return g.loc[(g["ci_low"] - np.where(g["test"] == "superiority", g["margin"], -g["margin"])).idxmin()]
+        return g.loc[pd.concat([low.abs(), high.abs()], axis=1).max(axis=1).idxmax()]
+    return g.loc[(low - np.where(g["test"] == "superiority", g["margin"], -g["margin"])).idxmin()]
 
 
 def _summary(tests: pd.DataFrame, spec: dict) -> pd.DataFrame:

@@ -451,8 +451,9 @@ HISTORY = [
     "[y₀ᵀ 0 0]ᵀ, joint Adam. Commit 049c2f0 (2026-11-27) replaced that chosen file with the protocol "
     "now in config/config.yaml (joint Adam, the paper's input placement, the full output penalty of "
     "eq. 12, plain Adam), when the data generators and training code changed; its T, scheme and "
-    "placement are the ones the ablation had picked on test. The output penalty and plain Adam "
-    "follow the paper's text. The check below re-chooses the open settings on validation data.",
+    "placement are the ones the ablation had picked on test (T 0.8 is also the paper's value for "
+    "Figure 1). The output penalty and plain Adam follow the paper's text. The check below "
+    "re-chooses the scheme and input placement on validation data.",
     "- **Table 1, `tuned`**: T, lr, scheme, input placement and epochs chosen on validation data "
     "(every 5th training point; the test set is never loaded) by the tuning search, round 1 "
     "(04b7423, its table in config/chosen/) and round 2 (2813b7b, chosen in 90cdb28). **Overlap on "
@@ -531,7 +532,7 @@ def _history_section(data: Path, cfg: dict) -> list[str]:
     verdict = ("the same as the protocol's" if best == protocol else
                f"different from the protocol's ({', '.join(f'{k} {v}' for k, v in zip(keys, protocol))})")
     return lines + [
-        f"*Check: the `paper` protocol's open settings re-chosen on validation data only* "
+        f"*Check: the `paper` protocol's scheme and input placement re-chosen on validation data only* "
         f"(config/probes/paper_protocol_validation.yaml; {check['seed_index'].nunique()} seeds of their "
         f"own, the searched depths, every arch; [`probes/paper_protocol_validation/data/"
         f"{PROBES['paper_protocol_validation']}`](probes/paper_protocol_validation/data/"
