@@ -130,6 +130,8 @@ def _units_side(row) -> bool:
 
 
 def _decide(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
+    if tests.empty:
+        return tests
     out = []
     for (claim, protocol), g in tests.groupby(["claim", "protocol"], sort=False):
         g = g.copy()
@@ -278,7 +280,7 @@ def robustness(search: pd.DataFrame | None, spec: dict | None = None) -> pd.Data
                                   ("h1_eq_h2", h1_eq_h2_units, "equivalence")):
         tests = _decide(pd.DataFrame(_test_rows(claim, _table1_units(runs, units_of), test,
                                                 spec["claims"][claim]["margin"], alpha)), alpha)
-        for setting, g in tests.groupby("protocol", sort=False):
+        for setting, g in (tests.groupby("protocol", sort=False) if len(tests) else ()):
             rows.append({"claim": claim, "setting": setting, "verdict": S.combine(g["verdict"]),
                          "units": len(g), "units_hold": int((g["verdict"] == S.HOLDS).sum()),
                          "units_fail": int((g["verdict"] == S.FAILS).sum()), "n": int(g["n"].min())})
