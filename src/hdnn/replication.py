@@ -23,6 +23,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -515,8 +516,43 @@ def _controls_section(ctrl: pd.DataFrame | None) -> list[str]:
         _md(shown), ""]
 
 
+def _search_check(data: Path, cfg: dict) -> list[str]:
+    """Does the committed search data (table1_tuning_runs.csv) choose the committed tuned settings?"""
+    search = _read(data, "table1_tuning_runs.csv")
+    chosen_path = Path(cfg["table1"]["tuned"])
+    if search is None or not chosen_path.is_file():
+        return []
+    chosen = yaml.safe_load(chosen_path.read_text())["per_cell"]
+    keys = [c for c in search.columns if c not in C.SEARCH_COLUMNS]
+    mean = search.groupby(["dataset", "arch", *keys])["val_acc"].mean().reset_index()
+    rows, same = [], 0
+    for (dataset, arch), g in mean.groupby(["dataset", "arch"], sort=True):
+        best = g.loc[g["val_acc"].idxmax()]
+        want = chosen.get(dataset, {}).get(arch, {})
+        mine = g[np.logical_and.reduce([g[k] == want.get(k) for k in keys])]
+        if all(best[k] == want.get(k) for k in keys):
+            same += 1
+            continue
+        rows.append({"data set": dataset, "arch": arch,
+                     "committed choice": ", ".join(f"{k} {want.get(k)}" for k in keys),
+                     "mean val. acc. %": round(100 * mine["val_acc"].iloc[0], 2) if len(mine) else "–",
+                     "best in the data": ", ".join(f"{k} {best[k]}" for k in keys),
+                     "its mean val. acc. %": round(100 * best["val_acc"], 2)})
+    commits = _read(data, "stages/table1_tuning.csv")
+    made = f" (commits {commits['commits'].iloc[0]})" if commits is not None else ""
+    lines = [f"*Check: the tuned protocol's search data choose its committed settings.* The search's "
+             f"runs in [`data/table1_tuning_runs.csv`](data/table1_tuning_runs.csv){made} choose the "
+             f"committed setting ({chosen_path}) in {same} of {same + len(rows)} (data set, arch)."]
+    if rows:
+        lines[0] += (" The committed choices were made from an earlier run of the same search on "
+                     "another machine (commit 90cdb28); where the two differ, both settings' mean "
+                     "validation accuracies in these data:")
+        lines += ["", _md(pd.DataFrame(rows))]
+    return lines + [""]
+
+
 def _history_section(data: Path, cfg: dict) -> list[str]:
-    lines = ["## History of the protocols", "", *HISTORY, ""]
+    lines = ["## History of the protocols", "", *HISTORY, "", *_search_check(data, cfg)]
     check = _probe(data, "paper_protocol_validation")
     if check is None:
         return lines + ["*Check, pending*: the `paper` protocol's open settings re-chosen on "
