@@ -399,7 +399,7 @@ def _fc_experiment(grads: pd.DataFrame | None, probe: pd.DataFrame | None, layer
                          "max norm (max over seeds)": round(b["max"].max(), 1),
                          "test acc. % (mean)": round(100 * acc.mean(), 1)})
     return [lines[0] + "It chooses nothing; it asks which setting moves the stall and what else moves "
-            "with it.", "", _md(pd.DataFrame(rows).fillna("")), ""]
+            "with it.", "", _md(pd.DataFrame(rows).astype(object).fillna("")), ""]
 
 
 def _calibration_section(cal: pd.DataFrame | None) -> list[str]:
