@@ -29,10 +29,11 @@ def test_committed_report_rebuilds_from_committed_data(config):
 
 def test_committed_statistics_rebuild_from_committed_runs(tmp_path, config):
     """claims.csv, calibration.csv, …: the tests rerun on the committed per-run data."""
-    for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv", "table1_tuning_runs.csv"):
+    for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv", "table1_tuning_runs.csv",
+                 "table1_experiments_runs.csv"):
         if (PAPER / "data" / name).is_file():
             (tmp_path / name).write_bytes((PAPER / "data" / name).read_bytes())
-    write_statistics(tmp_path, config["figure2"]["layers"])
+    write_statistics(tmp_path, config["figure2"]["layers"], experiments=config["experiments"]["runs"])
     for name in STATISTICS_FILES:
         assert (tmp_path / name).read_text() == (PAPER / "data" / name).read_text(), \
             f"data/{name}: regenerate it (python -m hdnn.replication paper)"
