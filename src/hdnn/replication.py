@@ -32,7 +32,7 @@ from hdnn import claims as C
 from hdnn import controls
 from hdnn import settings as S
 from hdnn.provenance import read_json
-from hdnn.reporting import (_latex, collect_runs, _table2_latex, gradients_over_seeds, paper_values,
+from hdnn.reporting import (_latex, best_settings, collect_runs, _table2_latex, gradients_over_seeds, paper_values,
                             table1_frames, table2_frames, verdict_counts)
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
 from hdnn.staleness import ROOT, marker, training_code_digest
@@ -524,10 +524,11 @@ def _search_check(data: Path, cfg: dict) -> list[str]:
         return []
     chosen = yaml.safe_load(chosen_path.read_text())["per_cell"]
     keys = [c for c in search.columns if c not in C.SEARCH_COLUMNS]
-    mean = search.groupby(["dataset", "arch", *keys])["val_acc"].mean().reset_index()
+    mean, choices = best_settings(search, keys)
     rows, same = [], 0
-    for (dataset, arch), g in mean.groupby(["dataset", "arch"], sort=True):
-        best = g.loc[g["val_acc"].idxmax()]
+    for _, best in choices.iterrows():
+        dataset, arch = best["dataset"], best["arch"]
+        g = mean[(mean["dataset"] == dataset) & (mean["arch"] == arch)]
         want = chosen.get(dataset, {}).get(arch, {})
         mine = g[np.logical_and.reduce([g[k] == want.get(k) for k in keys])]
         if all(best[k] == want.get(k) for k in keys):
@@ -535,9 +536,9 @@ def _search_check(data: Path, cfg: dict) -> list[str]:
             continue
         rows.append({"data set": dataset, "arch": arch,
                      "committed choice": ", ".join(f"{k} {want.get(k)}" for k in keys),
-                     "mean val. acc. %": round(100 * mine["val_acc"].iloc[0], 2) if len(mine) else "–",
+                     "mean val. acc. %": round(100 * mine["mean_val_acc"].iloc[0], 2) if len(mine) else "–",
                      "best in the data": ", ".join(f"{k} {best[k]}" for k in keys),
-                     "its mean val. acc. %": round(100 * best["val_acc"], 2)})
+                     "its mean val. acc. %": round(100 * best["mean_val_acc"], 2)})
     commits = _read(data, "stages/table1_tuning.csv")
     made = f" (commits {commits['commits'].iloc[0]})" if commits is not None else ""
     lines = [f"*Check: the tuned protocol's search data choose its committed settings.* The search's "
@@ -562,8 +563,7 @@ def _history_section(data: Path, cfg: dict) -> list[str]:
     mean = (check.groupby(keys)["val_acc"].mean() * 100).sort_values(ascending=False).round(2)
     best = mean.index[0]
     protocol = tuple(paper[k] for k in keys)
-    per_cell = (check.groupby(["dataset", "arch", *keys])["val_acc"].mean().reset_index()
-                .sort_values("val_acc", ascending=False).drop_duplicates(["dataset", "arch"]))
+    _, per_cell = best_settings(check, keys)
     same = sum(tuple(r[k] for k in keys) == protocol for _, r in per_cell.iterrows())
     verdict = ("the same as the protocol's" if best == protocol else
                f"different from the protocol's ({', '.join(f'{k} {v}' for k, v in zip(keys, protocol))})")

@@ -258,15 +258,21 @@ def tuning_runs(df: pd.DataFrame, keys, epochs) -> pd.DataFrame:
     return pd.concat(long, ignore_index=True)
 
 
+def best_settings(long: pd.DataFrame, keys) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The search's choice (``tuning_runs`` rows): mean validation accuracy per (dataset, arch)
+    and setting ``keys``, and the best setting per (dataset, arch). Ties go to the earlier entry:
+    the grid's order, then fewer epochs."""
+    search = (long.groupby(["dataset", "arch", *keys])["val_acc"].mean()
+              .reset_index().rename(columns={"val_acc": "mean_val_acc"}))
+    return search, search.loc[search.groupby(["dataset", "arch"])["mean_val_acc"].idxmax()]
+
+
 def write_tuning(df: pd.DataFrame, md: str, chosen_path: str, grid: dict, epochs) -> None:
     """Per (dataset, arch): the grid setting and number of epochs of best mean validation accuracy
     over the searched depths. Choices on the edge of a numeric grid are listed."""
     keys = list(grid)
     long = tuning_runs(df, keys, epochs)
-    search = (long.groupby(["dataset", "arch", *keys, "epochs"])["val_acc"].mean()
-              .reset_index().rename(columns={"val_acc": "mean_val_acc"}))
-    # Ties go to the earlier entry: the grid's order, then fewer epochs.
-    best = search.loc[search.groupby(["dataset", "arch"])["mean_val_acc"].idxmax()]
+    search, best = best_settings(long, [*keys, "epochs"])
     per_cell: dict = {}
     for _, r in best.iterrows():
         per_cell.setdefault(r["dataset"], {})[r["arch"]] = {
