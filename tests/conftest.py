@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL_MNIST_ROOT = os.environ.get("HDNN_MNIST_ROOT")
 # The smoke stages in their order: choices first, then everything that uses them.
 SMOKE_TARGETS = ("ablation", "tuning", "tuning_table2", "all", "paper")
+SMOKE_STAGE_LIMIT_S = 600  # each takes under a minute on 2 idle cores
 
 
 def copy_repo(dst: Path) -> Path:
@@ -22,12 +23,35 @@ def copy_repo(dst: Path) -> Path:
     return dst
 
 
-def run_snakemake(cwd: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd,
-                          capture_output=True, text=True)
+def run_snakemake(cwd: Path, *args: str, check: bool = True, timeout: float | None = None
+                  ) -> subprocess.CompletedProcess:
+    try:
+        proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"snakemake {' '.join(args)} ran out of its {timeout} s")
     if check and proc.returncode != 0:
         raise AssertionError(proc.stdout[-3000:] + proc.stderr[-3000:])
     return proc
+
+
+def config_problems(text: str) -> str:
+    """What the workflow's config check says of the project's config with the YAML ``text`` on
+    top ('' when nothing); test_config_check shows Snakemake prints the same before any job."""
+    import yaml
+    from snakemake.utils import update_config
+
+    from hdnn.config_check import CONFIG_FILES, ConfigError, check_config
+
+    config: dict = {}
+    for name in CONFIG_FILES:
+        update_config(config, yaml.safe_load((ROOT / name).read_text()))
+    update_config(config, yaml.safe_load(text))
+    try:
+        check_config(config)
+    except ConfigError as err:
+        return str(err)
+    return ""
 
 
 @pytest.fixture(scope="session")
@@ -39,5 +63,5 @@ def smoke_repo(tmp_path_factory) -> Path:
         (repo / "local.yaml").write_text(f"mnist: {{source_dir: {REAL_MNIST_ROOT}/MNIST/raw}}\n")
         configs.append("local.yaml")
     for target in SMOKE_TARGETS:
-        run_snakemake(repo, target, "--cores", "2", "--configfile", *configs)
+        run_snakemake(repo, target, "--cores", "2", "--configfile", *configs, timeout=SMOKE_STAGE_LIMIT_S)
     return repo

@@ -9,17 +9,13 @@ from snakemake.utils import update_config
 
 from conftest import ROOT, copy_repo, run_snakemake
 from hdnn.blocks import ARCHS
-from hdnn.config_check import ConfigError, check_config
+from hdnn.config_check import CONFIG_FILES, ConfigError, check_config, select_experiments
 from hdnn.mnist import IDX_FILES
-
-# The Snakefile's configfiles, in its order.
-CONFIG_FILES = ["config.yaml", "ablation_table1.yaml", "tuning_table1.yaml", "experiments_table1.yaml"]
-
 
 def load(*extra: str, overrides: dict | None = None) -> dict:
     config = {}
-    for name in CONFIG_FILES + list(extra):
-        update_config(config, yaml.safe_load((ROOT / "config" / name).read_text()))
+    for name in [*CONFIG_FILES, *(f"config/{e}" for e in extra)]:
+        update_config(config, yaml.safe_load((ROOT / name).read_text()))
     update_config(config, overrides or {})
     return config
 
@@ -151,3 +147,13 @@ def test_snakemake_prints_a_few_lines_not_the_schema(tmp_path):
 def test_schema_knows_the_same_architectures_as_the_blocks():
     schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
     assert schema["definitions"]["arch"]["enum"] == list(ARCHS)
+
+
+def test_experiments_only_names_known_runs_and_keeps_their_experiments():
+    text = problems(load(overrides={"experiments": {"only": ["code_joint_control", "code_jiont"]}}))
+    assert "'code_jiont', which is not in experiments.runs" in text
+    assert "keeps 'code_joint_control' but not 'code_joint'" in text
+    config = load("smoke.yaml")
+    check_config(config)
+    assert list(select_experiments(config)["experiments"]["runs"]) == ["more_epochs", "more_epochs_control"]
+    assert len(select_experiments(load())["experiments"]["runs"]) == 14   # no `only`: every run

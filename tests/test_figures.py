@@ -5,7 +5,7 @@ import pytest
 from matplotlib.testing.compare import compare_images
 
 from hdnn import plotting
-from hdnn.replication import load_config
+from hdnn.config_check import load_config
 from hdnn.settings import table1_protocols
 from hdnn.staleness import ROOT
 

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from hdnn.provenance import write_json
-from hdnn.replication import (REPORT, STAGES, STATISTICS_FILES, load_config, render, stage_provenance,
+from hdnn.config_check import load_config
+from hdnn.replication import (REPORT, STAGES, STATISTICS_FILES, render, stage_provenance,
                               write_provenance, write_replication, write_runs_data, write_stage_data,
                               write_statistics)
 from hdnn.reporting import collect_runs, write_table1

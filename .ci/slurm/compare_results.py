@@ -1,7 +1,8 @@
 """Compare two smoke runs' results folders: every metrics.json and every table, times aside.
 
-    python .ci/slurm/compare_results.py LOCAL/results/smoke SLURM/results/smoke
-Prints a summary and exits 1 on any difference.
+    python .ci/slurm/compare_results.py [--subset] LOCAL/results/smoke SLURM/results/smoke
+Prints a summary and exits 1 on any difference. --subset: the second folder holds some of the
+first's runs (CI's SLURM check), each of which must equal the first's; tables are not compared.
 """
 
 import csv
@@ -39,11 +40,14 @@ def differing_keys(a: dict, b: dict) -> list[str]:
     return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 
-def compare(left: Path, right: Path) -> list[str]:
+def compare(left: Path, right: Path, subset: bool = False) -> list[str]:
     problems = []
-    for label, pattern in (("metrics.json", "runs/**/metrics.json"), ("table", "tables/*")):
-        files = {p.relative_to(left) for p in left.glob(pattern)}
+    kinds = (("metrics.json", "runs/**/metrics.json"),) + (() if subset else (("table", "tables/*"),))
+    for label, pattern in kinds:
         other = {p.relative_to(right) for p in right.glob(pattern)}
+        files = {p.relative_to(left) for p in left.glob(pattern)}
+        if subset:
+            files &= other
         problems += [f"only in {left}: {p}" for p in sorted(files - other)]
         problems += [f"only in {right}: {p}" for p in sorted(other - files)]
         same = 0
@@ -60,16 +64,17 @@ def compare(left: Path, right: Path) -> list[str]:
             else:
                 problems.append(f"{rel}: {detail}")
         print(f"{label}: {same} of {len(files | other)} identical")
-        if not files:
-            problems.append(f"no {label} under {left}")
+        if not other:
+            problems.append(f"no {label} under {right}")
     return problems
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
+    subset = argv[:1] == ["--subset"]
+    if len(argv) - subset != 2:
         sys.exit(__doc__)
-    left, right = map(Path, argv)
-    problems = compare(left, right)
+    left, right = map(Path, argv[subset:])
+    problems = compare(left, right, subset)
     for p in problems:
         print("DIFFERENT", p)
     print("RESULT:", "the two runs differ" if problems else "the two runs agree")

@@ -20,7 +20,11 @@ import yaml
 from hdnn.blocks import SPLIT_ARCHS
 from hdnn.mnist import IDX_FILES
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
+# The workflow's config files, merged in this order (the Snakefile loads them from here).
+CONFIG_FILES = ("config/config.yaml", "config/ablation_table1.yaml", "config/tuning_table1.yaml",
+                "config/experiments_table1.yaml")
 MAX_PROBLEMS = 10  # a config with more is shown in part: the first ones are fixed first
 _NON_STRING = {"integer": int, "number": (int, float), "boolean": bool, "null": type(None)}
 
@@ -174,6 +178,40 @@ def _table2_problems(config: dict) -> list[str]:
                       if c["settings"] not in t2["per_arch"]]
 
 
+def _experiments_problems(config: dict) -> list[str]:
+    runs = config.get("experiments", {}).get("runs", {})
+    only = config.get("experiments", {}).get("only")
+    if only is None:
+        return []
+    kept = set(only) & set(runs)
+    return ([f"config key 'experiments.only' names {name!r}, which is not in experiments.runs "
+             f"(one of {', '.join(runs)})" for name in only if name not in runs]
+            + [f"config key 'experiments.only' keeps {name!r} but not {runs[name]['control_of']!r}, "
+               f"the experiment it is the control arm of" for name in sorted(kept)
+               if runs[name].get("control_of", name) not in kept])
+
+
+def select_experiments(config: dict) -> dict:
+    """The config with only the experiments ``experiments.only`` names (all when it is absent):
+    a small grid such as the smoke's runs its own few, not every experiment of the project."""
+    experiments = config.get("experiments", {})
+    if experiments.get("only") is not None:
+        experiments["runs"] = {name: run for name, run in experiments["runs"].items()
+                               if name in experiments["only"]}
+    return config
+
+
+def load_config(root: Path = ROOT, files=CONFIG_FILES) -> dict:
+    """The workflow's config outside Snakemake: its files merged as Snakemake merges them, checked,
+    and its experiments selected, as the Snakefile does."""
+    from snakemake.utils import update_config
+
+    config: dict = {}
+    for name in files:
+        update_config(config, yaml.safe_load((Path(root) / name).read_text()) or {})
+    return select_experiments(check_config(config))
+
+
 def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """The config, its --config strings coerced; ``ConfigError`` naming every problem's key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
@@ -181,7 +219,7 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     problems = schema_problems(config, schema)
     if not problems:  # the cross-field checks rely on the shapes the schema guarantees
         problems = (_figure2_problems(config) + _source_dir_problems(config)
-                    + _nf_problems(config) + _table2_problems(config))
+                    + _nf_problems(config) + _table2_problems(config) + _experiments_problems(config))
     if problems:
         more = len(problems) - MAX_PROBLEMS
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems[:MAX_PROBLEMS])

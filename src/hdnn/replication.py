@@ -34,6 +34,7 @@ from hdnn import settings as S
 from hdnn.provenance import read_json
 from hdnn.reporting import (_latex, best_settings, collect_runs, _table2_latex, gradients_over_seeds, paper_values,
                             table1_frames, table2_frames, verdict_counts)
+from hdnn.config_check import CONFIG_FILES, load_config
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
 from hdnn.staleness import ROOT, marker, training_code_digest
 
@@ -75,8 +76,6 @@ STAGE_BENCHMARKS = {"table1": "table1", "table1_experiments": "experiments", "ta
                     "table1_ablation": "ablation", "figure2": "figure2", "table2": "table2",
                     "table2_tuning": "table2_tuning"}
 # Config files the workflow reads (the Snakefile's configfile lines), merged in this order.
-CONFIG_FILES = ("config/config.yaml", "config/ablation_table1.yaml", "config/tuning_table1.yaml",
-                "config/experiments_table1.yaml")
 # Table 1's settings: what the paper's text says about each (the values come from the config).
 PAPER_SAYS = {
     "nf": "stated: 4 features, inputs padded with two zeros",
@@ -203,17 +202,6 @@ def write_statistics(data_dir: str | Path, layers, spec_path: str | Path = C.SPE
 
 
 # --- step 2: paper/data → replication.md --------------------------------------------------------
-
-def load_config(root: Path = ROOT, files=CONFIG_FILES) -> dict:
-    """The workflow's config as Snakemake merges its configfiles (nested keys updated)."""
-    def merge(a: dict, b: dict) -> dict:
-        return {**a, **{k: merge(a[k], v) if isinstance(v, dict) and isinstance(a.get(k), dict) else v
-                        for k, v in b.items()}}
-    cfg: dict = {}
-    for name in files:
-        cfg = merge(cfg, yaml.safe_load((root / name).read_text()) or {})
-    return cfg
-
 
 def _read(data: Path, name: str) -> pd.DataFrame | None:
     return pd.read_csv(data / name) if (data / name).is_file() else None
