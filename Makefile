@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hdnn-installed
 CORES ?= all
 
-.PHONY: env test test-all replicate smoke clean-results
+.PHONY: env test test-all replicate smoke figures clean-results
 
 env: $(STAMP)
 
@@ -31,6 +31,12 @@ replicate: env
 smoke: env
 	for target in ablation tuning tuning_table2 all paper; do \
 		$(VENV)/bin/snakemake $$target --cores 2 --configfile config/smoke.yaml || exit 1; done
+
+# Every committed figure redrawn from paper/data alone (no run needed; what tests/test_figures.py checks).
+DRAWING_RULES := figure1 figure2 eigenvalues calibration_figure table_figures
+figures: env
+	$(VENV)/bin/snakemake --cores 1 --allowed-rules $(DRAWING_RULES) --forcerun $(DRAWING_RULES) \
+		-- $(wildcard paper/figures/*.png) $(wildcard paper/figures/*.pdf)
 
 clean-results:
 	rm -rf results/data results/runs results/tables results/figures

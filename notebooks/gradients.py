@@ -15,7 +15,7 @@
 # # Figure 2, explored: gradient norms during training
 # Reads what the workflow wrote for Figure 2: each run's `runs/figure2/{network}/seed{i}/`
 # (`norms.csv.gz`: ‖∂y_N/∂y_ℓ‖₂ at every iteration, per kind of norm and layer ℓ; `metrics.json`),
-# `tables/gradients_summary.csv` and `figures/eigenvalues.csv.gz`. Shows the per-layer norms of the
+# `tables/gradients_summary.csv` and the report's `data/eigenvalues.csv.gz`. Shows the per-layer norms of the
 # paper's three networks (H1, H1-TI, FC) over the iterations, every seed, against the paper's bands
 # (`config/paper_values.yaml`: [1, 17] for H1 and [1, 37] for H1-TI at 64 layers; FC's norms vanish),
 # then Lemma 3 on the trained H1-TI. Open as a notebook with `jupytext --to notebook
@@ -24,8 +24,6 @@
 
 # %%
 import json
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,24 +31,24 @@ import pandas as pd
 import seaborn as sns
 import yaml
 
-ROOT = Path.cwd() if (Path.cwd() / "results").exists() else Path.cwd().parent
-RESULTS = Path(os.environ.get("HDNN_RESULTS", ROOT / "results"))
+from hdnn.runs import PAPER_VALUES, report_dir, require, results_dir
+
+RESULTS = results_dir()
 NETWORKS = ["H1", "H1-TI", "FC"]  # the paper's Figure 2
 
 
-def read_run(metrics: Path) -> pd.DataFrame:
+def read_run(metrics) -> pd.DataFrame:
     rec = json.loads(metrics.read_text())
     return pd.read_csv(metrics.with_name("norms.csv.gz")).assign(
         network=rec["setting"], arch=rec["arch"], depth=rec["depth"], seed=rec["seed_index"],
         time_invariant=rec["config"]["time_invariant"], test_acc=rec["test_acc"])
 
 
-norms = pd.concat([read_run(p) for net in NETWORKS
-                   for p in sorted((RESULTS / "runs" / "figure2" / net).glob("seed*/metrics.json"))],
-                  ignore_index=True)
+runs = [p for net in NETWORKS for p in sorted((RESULTS / "runs" / "figure2" / net).glob("seed*/metrics.json"))]
+norms = pd.concat([read_run(p) for p in require(runs, "Figure 2 runs", "gradients")], ignore_index=True)
 # The figure's layers ℓ: those every kind of norm tracks (the batch-mean Jacobian tracks all).
 layers = sorted(set.intersection(*(set(g.layer) for _, g in norms.groupby("kind"))))
-paper = pd.DataFrame(yaml.safe_load((ROOT / "config" / "paper_values.yaml").read_text())["figure2"])
+paper = pd.DataFrame(yaml.safe_load(PAPER_VALUES.read_text())["figure2"])
 paper["vanishing"] = paper.vanishing.eq(True)
 paper["network"] = paper.arch + np.where(paper.time_invariant, "-TI", "")
 paper = paper.set_index("network")
@@ -119,11 +117,11 @@ summary.groupby(["network", "seed_index"], sort=False)[
 
 # %% [markdown]
 # Lemma 3: in a time-invariant H1/H2 block the Jacobian of the vector field, Kᵀ D(y) K Jᵀ, has purely
-# imaginary eigenvalues. `figures/eigenvalues.csv.gz` holds them at every test point for each seed
+# imaginary eigenvalues. The report's `data/eigenvalues.csv.gz` holds them at every test point for each seed
 # of the trained eigenvalue network; max |Re λ| / max |λ| should be rounding error (float64).
 
 # %%
-eig_path = RESULTS / "figures" / "eigenvalues.csv.gz"
+eig_path = report_dir() / "data" / "eigenvalues.csv.gz"
 if eig_path.exists():
     eigs = pd.read_csv(eig_path)
     ratio = eigs.groupby(["network", "seed_index"]).apply(

@@ -19,16 +19,15 @@
 # Nothing here trains: run `snakemake --cores all` first (`HDNN_RESULTS` points elsewhere).
 
 # %%
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-ROOT = Path.cwd() if (Path.cwd() / "results").exists() else Path.cwd().parent
-RESULTS = Path(os.environ.get("HDNN_RESULTS", ROOT / "results"))
-runs = pd.read_csv(RESULTS / "tables" / "table1.csv")
+from hdnn.runs import require, results_dir
+
+RESULTS = results_dir()
+runs = pd.read_csv(*require(RESULTS / "tables" / "table1.csv", "Table 1", "results/tables/table1.csv"))
 runs.groupby(["setting", "dataset", "arch"]).test_acc.describe().round(3)
 
 # %%

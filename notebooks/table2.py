@@ -22,16 +22,15 @@
 
 # %%
 import json
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-ROOT = Path.cwd() if (Path.cwd() / "results").exists() else Path.cwd().parent
-RESULTS = Path(os.environ.get("HDNN_RESULTS", ROOT / "results"))
-runs = pd.read_csv(RESULTS / "tables" / "table2.csv")
+from hdnn.runs import require, results_dir
+
+RESULTS = results_dir()
+runs = pd.read_csv(*require(RESULTS / "tables" / "table2.csv", "Table 2", "results/tables/table2.md"))
 runs.groupby(["setting", "arch", "depth"])[["train_acc", "test_acc"]].agg(["mean", "std"]).mul(100).round(2)
 
 # %%

@@ -11,10 +11,11 @@ import yaml
 
 from hdnn import settings as S
 from hdnn.data import make_dataset, save_dataset
-from hdnn.plotting import eigenvalue_table
+from hdnn.figure_data import eigenvalue_table
 from hdnn.provenance import NORMS_FILE, write_json
-from hdnn.reporting import (figure2_paper, gradients_summary, lemma3_ratio, paper_values,
-                            stall_iteration, write_gradients_summary)
+from hdnn.figure2 import (figure2_paper, gradients_summary, lemma3_ratio, stall_iteration,
+                          write_gradients_summary)
+from hdnn.runs import paper_values
 from hdnn.train import run_cell
 
 ROOT = Path(__file__).resolve().parents[1]

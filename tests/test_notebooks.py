@@ -38,3 +38,12 @@ def test_notebook_executes_on_smoke_results(path, smoke_repo, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     outputs = [o for c in nbformat.read(out, as_version=4).cells for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs)  # the figures were drawn
+
+
+def test_notebook_without_results_names_what_is_missing(tmp_path):
+    env = {**os.environ, "HDNN_RESULTS": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "jupytext", "--to", "ipynb", "--execute",
+                           str(ROOT / "notebooks" / "gradients.py"), "-o", str(tmp_path / "out.ipynb")],
+                          env=env, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "no Figure 2 runs under" in proc.stderr and "snakemake --cores all gradients" in proc.stderr

@@ -7,9 +7,9 @@ import pytest
 import yaml
 
 from hdnn.provenance import write_json
-from hdnn.reporting import (add_paper_table1, collect_runs, distance_to_paper, paper_values,
-                            params_row, verdict, write_ablation, write_experiments, write_table1,
-                            write_tuning)
+from hdnn.reporting import (add_paper_table1, distance_to_paper, params_row, verdict, write_ablation,
+                            write_experiments, write_table1, write_tuning)
+from hdnn.runs import collect_runs, paper_values
 from hdnn.reporting import (BEST_EPOCH, collect_table2_runs, paper_column_distance, write_table2,
                             write_tuning_table2)
 

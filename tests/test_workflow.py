@@ -36,9 +36,12 @@ def test_smoke_dag_produces_table1_and_figure1(smoke):
     assert (cells_csv.n == cfg["n_seeds"]).all()
     # No two runs share a seed, across protocols too.
     assert df.seed.nunique() == len(df)
-    assert (out / "figures" / "figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert (out / "figures" / "figure1.pdf").read_bytes()[:5] == b"%PDF-"
-    assert (out / "figures" / "figure1.png").stat().st_size > 10_000
+    figures = out / "paper" / "figures"   # report_dir of config/smoke.yaml
+    assert (figures / "figure1.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (figures / "figure1.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (figures / "figure1.png").stat().st_size > 10_000
+    assert {p.name for p in (out / "paper" / "data").glob("figure1_*.csv.gz")} == \
+        {f"figure1_{d}.csv.gz" for d in yaml.safe_load((smoke / "config" / "smoke.yaml").read_text())["figure1"]["cells"]}
     assert (out / "tables" / "table1_ablation.md").exists()
     assert (out / "tables" / "table1_tuning.md").exists()
     experiments = (out / "tables" / "table1_experiments.md").read_text()
@@ -76,15 +79,15 @@ def test_smoke_dag_produces_figure2_and_gradients_summary(smoke):
     assert ratio["H1-TI"] < 1e-12 and ratio.drop("H1-TI").isna().all()
     md = (out / "tables" / "gradients_summary.md").read_text()
     assert all(f"| {name} " in md for name in names)
-    data = pd.read_csv(out / "figures" / "figure2.csv.gz")
+    data = pd.read_csv(out / "paper" / "data" / "figure2.csv.gz")
     assert list(dict.fromkeys(data.network)) == names and set(data.layer) == set(f2["layers"])
     assert (data.seed_index == 0).all()
-    eig = pd.read_csv(out / "figures" / "eigenvalues.csv.gz")
+    eig = pd.read_csv(out / "paper" / "data" / "eigenvalues.csv.gz")
     assert set(eig.network) == {"H1-TI"} and len(eig) == 4 * 400 * f2["n_seeds"]   # nf × test points
     for name in ("figure2", "eigenvalues"):
-        assert (out / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert (out / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
-        assert (out / "figures" / f"{name}.png").stat().st_size > 20_000
+        assert (out / "paper" / "figures" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (out / "paper" / "figures" / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"
+        assert (out / "paper" / "figures" / f"{name}.png").stat().st_size > 20_000
     report = (out / "paper" / "figure2_report.md").read_text()
     assert "](figures/figure2.png)" in report and (out / "paper" / "figures" / "eigenvalues.png").exists()
 

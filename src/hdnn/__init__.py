@@ -1,6 +1,6 @@
-"""Hamiltonian deep neural networks (Galimberti, Xu, Ferrari Trecate, L4DC 2021), replicated."""
+"""Hamiltonian deep neural networks (Galimberti, Xu, Ferrari Trecate, L4DC 2021), replicated.
 
-from hdnn.blocks import ARCHS, make_block
+The networks are in hdnn.blocks; importing the package loads nothing else (reports and figures
+run without torch)."""
 
-__all__ = ["ARCHS", "make_block"]
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ import pandas as pd
 
 from hdnn import statistics as S
 from hdnn.claims import paper_columns
-from hdnn.reporting import paper_values
+from hdnn.runs import paper_values
 
 DIAGNOSTIC = "table2 (MS1 with H2's settings)"  # against the paper's H2 column; apart from Table 2
 

@@ -21,7 +21,7 @@ import pandas as pd
 import yaml
 
 from hdnn import statistics as S
-from hdnn.reporting import paper_values
+from hdnn.runs import paper_values
 
 SPEC_FILE = Path(__file__).resolve().parents[2] / "config" / "claims.yaml"
 H_ARCHS, MS_ARCHS = ("H1", "H2"), ("MS1", "MS2", "MS3")

@@ -1,9 +1,10 @@
-"""Figures. Compute (decision-region grids) is kept apart from drawing so that restyling a
-figure only rereads a CSV and never retrains a network."""
+"""Figures, drawn from CSV files alone (paper/data/ for the paper's figures; hdnn.figure_data
+computes them from the runs). No torch here: restyling a figure rereads a CSV and never loads or
+retrains a network."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 
 import matplotlib
 
@@ -12,82 +13,75 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
-import torch  # noqa: E402
 
-from hdnn.blocks import make_block  # noqa: E402
-from hdnn.data import PLOT_DOMAINS, pad_inputs, run_dataset  # noqa: E402
-from hdnn.provenance import NORMS_FILE, read_json  # noqa: E402
-from hdnn.reporting import figure2_paper, lemma3_ratio  # noqa: E402
+from hdnn.figure2 import lemma3_ratio  # noqa: E402
+from hdnn.runs import paper_values  # noqa: E402
 
 TITLES = {"swiss_roll": "Swiss roll", "double_moons": "Double moons"}
+
+
+def _isolated(draw):
+    """Draw from matplotlib's defaults and leave no style behind (seaborn's themes are global):
+    a figure looks the same whatever was drawn before it in the process."""
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with matplotlib.rc_context():
+            matplotlib.rcdefaults()
+            return draw(*args, **kwargs)
+    return wrapper
 
 
 def _save(fig, png: str, pdf: str | None = None, dpi: int = 130) -> None:
     """Write the figure (PNG, and PDF when asked) and free it."""
     fig.savefig(png, dpi=dpi)
     if pdf is not None:
-        fig.savefig(pdf)
+        fig.savefig(pdf, metadata={"CreationDate": None})  # the same figure, the same bytes
     plt.close(fig)
 
 
-def plot_dataset(data: dict, name: str, path: str) -> None:
+@_isolated
+def plot_dataset(x: np.ndarray, y: np.ndarray, name: str, path: str) -> None:
+    """A data set's training points (x: (n, 2), y: labels)."""
     sns.set_theme(style="white")
     fig, ax = plt.subplots(figsize=(4, 4))
-    x, y = data["x_train"].numpy(), data["y_train"].numpy()
     sns.scatterplot(x=x[:, 0], y=x[:, 1], hue=y, s=4, palette="coolwarm", linewidth=0, ax=ax)
     ax.set(title=f"{TITLES[name]}: training set ({len(y)} points)")
     fig.tight_layout()
     _save(fig, path, dpi=120)
 
 
-def load_model(path: str):
-    """A trained 2-D classifier from a run's model.pt: (block, W, µ, config, data seed), the data
-    seed None where the run used the shared data file."""
-    state = torch.load(path, weights_only=True)
-    cfg = state["config"]
-    block = make_block(state["arch"], cfg["nf"], state["depth"], cfg["T"] / state["depth"],
-                       cfg["time_invariant"])
-    block.load_state_dict(state["block"], strict=False)
-    return block, state["W"], state["mu"], cfg, state.get("data_seed")
+CLASS_COLORS = {"region": ("#9ecae1", "#fdae6b"), "point": ("#08519c", "#d94801")}
 
 
-def decision_grid(model_path: str, data_path: str, dataset: str, n: int) -> pd.DataFrame:
-    """Predicted probability of class 1 on an n × n grid over the paper's plot domain, plus the
-    labelled test points (kind = grid / test)."""
-    block, W, mu, cfg, data_seed = load_model(model_path)
-    (x0, x1), (y0, y1) = PLOT_DOMAINS[dataset]
-    gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
-    pts = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
-    data = run_dataset(data_path, dataset, data_seed)  # the run's own test points
-    with torch.no_grad():
-        prob = torch.sigmoid(block(pad_inputs(pts, cfg["nf"], cfg["input_placement"])) @ W + mu)
-        test_pred = block(pad_inputs(data["x_test"], cfg["nf"], cfg["input_placement"])) @ W + mu
-    grid = pd.DataFrame({"kind": "grid", "x": pts[:, 0], "y": pts[:, 1], "value": prob.numpy()})
-    test = pd.DataFrame({"kind": "test", "x": data["x_test"][:, 0], "y": data["x_test"][:, 1],
-                         "value": data["y_test"].numpy().astype(float),
-                         "correct": ((test_pred > 0).long() == data["y_test"]).numpy()})
-    return pd.concat([grid, test], ignore_index=True).assign(dataset=dataset, depth=block.depth,
-                                                             T=cfg["T"], arch=block.arch)
-
-
-def plot_figure1(csv_paths, png: str, pdf: str) -> None:
-    """Figure 1: decision regions with the labelled test points, one panel per data set."""
+@_isolated
+def plot_figure1(csv_paths, protocol: str, png: str, pdf: str) -> None:
+    """Figure 1: decision regions with the labelled test points, one panel per data set; the
+    paper's test accuracy for the cell beside ours."""
     sns.set_theme(style="white")
+    table1 = paper_values()["table1"]
     frames = [pd.read_csv(p) for p in csv_paths]
-    fig, axes = plt.subplots(1, len(frames), figsize=(5.5 * len(frames), 4.5))
-    for ax, df in zip(np.atleast_1d(axes), frames):
+    fig, axes = plt.subplots(1, len(frames), figsize=(5.5 * len(frames), 5.0), squeeze=False)
+    for ax, df in zip(axes[0], frames):
         grid, test = df[df.kind == "grid"], df[df.kind == "test"]
         n = int(round(np.sqrt(len(grid))))
         ax.contourf(grid.x.to_numpy().reshape(n, n), grid.y.to_numpy().reshape(n, n),
                     grid.value.to_numpy().reshape(n, n), levels=[0, 0.5, 1],
-                    colors=["#9ecae1", "#fdae6b"], alpha=0.6)
-        sns.scatterplot(data=test, x="x", y="y", hue="value", palette=["#08519c", "#d94801"],
-                        s=5, linewidth=0, legend=False, ax=ax)
+                    colors=CLASS_COLORS["region"], alpha=0.6)
+        for label in (0, 1):
+            pts = test[test.value == label]
+            ax.scatter(pts.x, pts.y, s=5, linewidth=0, color=CLASS_COLORS["point"][label])
         row = df.iloc[0]
-        acc = test.correct.mean() * 100
-        ax.set(title=f"{TITLES[row.dataset]}: {row.arch}, T = {row['T']:.2f}, {int(row.depth)} "
-                     f"layers (test acc. {acc:.1f}%)", xlabel="", ylabel="")
-    fig.tight_layout()
+        paper = table1.get(row.dataset, {}).get(int(row.depth), {}).get(row.arch)
+        paper_text = f", paper {paper:g}%" if paper is not None else ", not in the paper"
+        ax.set_title(f"{TITLES[row.dataset]}: {row.arch}, {int(row.depth)} layers, T = {row['T']:g}\n"
+                     f"test accuracy {100 * test.correct.mean():.1f}% (seed 0){paper_text}", fontsize=10)
+        ax.set(xlabel="$x_1$", ylabel="$x_2$")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=CLASS_COLORS["region"][c], alpha=0.6) for c in (0, 1)]
+    handles += [plt.Line2D([], [], lw=0, marker="o", markersize=4, color=CLASS_COLORS["point"][c]) for c in (0, 1)]
+    fig.legend(handles, ["predicted class 0", "predicted class 1", "test point, class 0", "test point, class 1"],
+               loc="lower center", ncol=4, frameon=False, fontsize=8)
+    fig.suptitle(f"Figure 1: decision regions, protocol {protocol}", fontsize=11)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     _save(fig, png, pdf, dpi=150)
 
 
@@ -97,88 +91,54 @@ _NORM = r"\|\partial y_N/\partial y_\ell\|_2"
 KIND_LABELS = {"mean_jacobian": rf"batch-mean Jacobian: ${_NORM}$",
                "per_sample_median": rf"median over samples of ${_NORM}$",
                "per_sample_max": rf"max over samples of ${_NORM}$"}
-LOG_SCALE_RATIO = 50   # a panel whose values span more than this factor gets a log scale
 
 
-def figure2_data(metrics_paths, layers) -> pd.DataFrame:
-    """The norms of the layers ℓ in ``layers`` of one run per network (tidy rows), with the
-    network's description, test accuracy and the paper's band (NaN where it has none)."""
-    frames = []
-    for path in metrics_paths:
-        rec = read_json(path)
-        ti = rec["config"]["time_invariant"]
-        norms = pd.read_csv(Path(path).with_name(NORMS_FILE))
-        ref = figure2_paper(rec["arch"], rec["depth"], ti)
-        frames.append(norms[norms["layer"].isin(layers)].assign(
-            network=rec["setting"], arch=rec["arch"], depth=rec["depth"], time_invariant=ti,
-            seed_index=rec["seed_index"], test_acc=rec["test_acc"],
-            paper_norm_low=ref.get("norm_low", np.nan), paper_norm_high=ref.get("norm_high", np.nan)))
-    return pd.concat(frames, ignore_index=True)
-
-
-def plot_figure2(csv: str, png: str, pdf: str) -> None:
+@_isolated
+def plot_figure2(csv: str, protocol: str, png: str, pdf: str) -> None:
     """Figure 2: norm vs iteration, one column per network, one row per kind of norm, one line
-    per layer ℓ; log scale where the values span orders of magnitude (vanishing norms); the
-    paper's band shaded."""
+    per layer ℓ, the paper's band shaded. Every panel on a log scale: the norms span orders of
+    magnitude between networks (vanishing for FC), and one scale lets rows be compared."""
     sns.set_theme(style="whitegrid")
     df = pd.read_csv(csv)
     networks = list(dict.fromkeys(df["network"]))
     kinds = [k for k in KIND_LABELS if k in set(df["kind"])]
     layers = sorted(df["layer"].unique())
     palette = dict(zip(layers, sns.color_palette("viridis", len(layers))))
-    fig, axes = plt.subplots(len(kinds), len(networks), figsize=(2.9 * len(networks), 2.5 * len(kinds) + 0.6),
+    fig, axes = plt.subplots(len(kinds), len(networks), figsize=(3.0 * len(networks), 2.6 * len(kinds) + 1.2),
                              sharex=True, squeeze=False)
+    band = None
     for col, network in enumerate(networks):
         net = df[df["network"] == network]
         first = net.iloc[0]
         for row, kind in enumerate(kinds):
             ax = axes[row, col]
-            part = net[net["kind"] == kind]
-            for layer, g in part.groupby("layer"):
-                ax.plot(g["iteration"], g["value"], color=palette[layer], lw=0.8, label=f"ℓ = {layer}")
+            for layer, g in net[net["kind"] == kind].groupby("layer"):
+                ax.plot(g["iteration"], g["value"], color=palette[layer], lw=0.8)
             if not pd.isna(first["paper_norm_low"]) and kind == "mean_jacobian":
-                ax.axhspan(first["paper_norm_low"], first["paper_norm_high"], color="0.5", alpha=0.15,
-                           label=f"paper [{first['paper_norm_low']:g}, {first['paper_norm_high']:g}]")
-                ax.legend(handles=ax.get_legend_handles_labels()[0][-1:], fontsize=7, loc="upper right")
-            if part["value"].max() > LOG_SCALE_RATIO * part["value"].min():
-                ax.set_yscale("log")
+                band = ax.axhspan(first["paper_norm_low"], first["paper_norm_high"], color="0.5", alpha=0.2)
+            ax.set_yscale("log")
+            ax.tick_params(labelsize=8)
             if row == 0:
                 variant = "time-invariant" if first["time_invariant"] else "time-varying"
                 ax.set_title(f"{network}: {int(first['depth'])} layers, {variant}\n"
-                             f"test acc. {100 * first['test_acc']:.1f}%", fontsize=9)
+                             f"test acc. {100 * first['test_acc']:.1f}%", fontsize=10)
             if col == 0:
-                ax.set_ylabel(KIND_LABELS[kind], fontsize=8)
+                ax.set_ylabel(KIND_LABELS[kind], fontsize=9)
             if row == len(kinds) - 1:
-                ax.set_xlabel("iteration")
+                ax.set_xlabel("iteration", fontsize=9)
     handles = [plt.Line2D([], [], color=palette[l], lw=1.5) for l in layers]
-    fig.legend(handles, [f"ℓ = {l}" for l in layers], loc="lower center", ncol=len(layers),
-               frameon=False, fontsize=8)
-    fig.suptitle(f"Gradient norms during training (double moons, seed {int(df['seed_index'].iloc[0])})",
-                 fontsize=11)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    labels = [f"ℓ = {l}" for l in layers]
+    if band is not None:
+        handles.append(plt.Rectangle((0, 0), 1, 1, color="0.5", alpha=0.2))
+        labels.append("the paper's range (batch-mean Jacobian)")
+    fig.legend(handles, labels, loc="lower center", ncol=len(handles), frameon=False, fontsize=9)
+    fig.suptitle(f"Figure 2: gradient norms during training, log scale (double moons, protocol {protocol}, "
+                 f"seed {int(df['seed_index'].iloc[0])})", fontsize=12)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     _save(fig, png, pdf, dpi=130)
 
 
-def eigenvalue_table(metrics_paths, data_path: str) -> pd.DataFrame:
-    """Lemma 3 on trained weights: the eigenvalues of Kᵀ D(y) K Jᵀ (the time-invariant vector
-    field's Jacobian) at every test point, in float64, for each run of one network."""
-    frames = []
-    for path in metrics_paths:
-        block, _, _, cfg, data_seed = load_model(str(Path(path).with_name("model.pt")))
-        rec = read_json(path)
-        data = run_dataset(data_path, rec["dataset"], data_seed)
-        if block.arch not in ("H1", "H2") or not block.time_invariant:
-            raise ValueError(f"{path}: a {'time-invariant' if block.time_invariant else 'time-varying'} "
-                             f"{block.arch} is not allowed: Lemma 3 is about time-invariant H1/H2")
-        y = pad_inputs(data["x_test"], cfg["nf"], cfg["input_placement"]).double()
-        with torch.no_grad():
-            lam = np.linalg.eigvals(block.double().vector_field_jacobian(y).numpy())   # (points, nf)
-        frames.append(pd.DataFrame({"network": rec["setting"], "seed_index": rec["seed_index"],
-                                    "point": np.repeat(np.arange(len(y)), lam.shape[1]),
-                                    "re": lam.real.ravel(), "im": lam.imag.ravel()}))
-    return pd.concat(frames, ignore_index=True)
-
-
+@_isolated
 def plot_eigenvalues(csv: str, png: str, pdf: str) -> None:
     """The spectrum at the test points in the complex plane (one seed), and |Re λ| / max |λ|."""
     sns.set_theme(style="whitegrid")
@@ -202,6 +162,7 @@ def plot_eigenvalues(csv: str, png: str, pdf: str) -> None:
     _save(fig, png, pdf, dpi=130)
 
 
+@_isolated
 def plot_calibration_ranks(csv: str, png: str, pdf: str) -> None:
     """Per table and protocol, a histogram of the paper's run's rank among our seeds (0: below
     every seed, 1: above every seed); flat, at the dashed line, if the paper's run were one more
@@ -236,6 +197,7 @@ def plot_calibration_ranks(csv: str, png: str, pdf: str) -> None:
 ARCH_COLORS = dict(zip(("MS1", "MS2", "MS3", "H1", "H2"), sns.color_palette("colorblind", 5)))
 
 
+@_isolated
 def plot_table1_seeds(csv: str, protocol: str, png: str, pdf: str) -> None:
     """One protocol of Table 1 (table1_runs.csv): per data set and depth, each block's seeds as
     dots, their mean as a bar, the paper's single run as a black diamond."""
@@ -274,6 +236,7 @@ def plot_table1_seeds(csv: str, protocol: str, png: str, pdf: str) -> None:
     _save(fig, png, pdf)
 
 
+@_isolated
 def plot_table2_seeds(csv: str, png: str, pdf: str) -> None:
     """Table 2 (table2_runs.csv): test accuracy by depth per column and protocol, each seed a dot,
     our mean a line, the paper's column a dashed black line."""

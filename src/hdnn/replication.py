@@ -32,8 +32,9 @@ from hdnn import claims as C
 from hdnn import controls
 from hdnn import settings as S
 from hdnn.provenance import read_json
-from hdnn.reporting import (_latex, best_settings, collect_runs, _table2_latex, gradients_over_seeds, paper_values,
-                            table1_frames, table2_frames, verdict_counts)
+from hdnn.figure2 import gradients_over_seeds
+from hdnn.reporting import _latex, _table2_latex, best_settings, table1_frames, table2_frames, verdict_counts
+from hdnn.runs import collect_runs, paper_values
 from hdnn.config_check import CONFIG_FILES, load_config
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
 from hdnn.staleness import ROOT, marker, training_code_digest

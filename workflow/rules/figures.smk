@@ -1,14 +1,17 @@
+# Figure 1. Each paper figure: a *_data rule computes what it draws into {report_dir}/data/ (from
+# the runs; committed), and a drawing rule makes {report_dir}/figures/* from that file alone, so a
+# restyle never retrains and CI redraws every committed figure (tests/test_figures.py).
 F1 = config["figure1"]
 
 
 rule figure1_data:
-    """Decision regions of one trained network (seed 0) on a grid: the data behind Figure 1."""
+    """Decision regions of one trained network (seed 0) on a grid, with the run's test points."""
     input:
         model=lambda w: f"{R}/runs/table1/{F1['protocol']}/{w.dataset}/{F1['arch']}/depth{F1['cells'][w.dataset]}/seed0/metrics.json",
         data=f"{R}/data/{{dataset}}.pt",
-        code=PLOT_CODE,
+        code=FIGURE_DATA_CODE,
     output:
-        f"{R}/figures/figure1_{{dataset}}.csv",
+        f"{P}/data/figure1_{{dataset}}.csv.gz",
     log:
         f"{R}/logs/figures/figure1_{{dataset}}.log",
     params:
@@ -19,12 +22,14 @@ rule figure1_data:
 
 rule figure1:
     input:
-        csv=expand(f"{R}/figures/figure1_{{dataset}}.csv", dataset=list(F1["cells"])),
+        csv=expand(f"{P}/data/figure1_{{dataset}}.csv.gz", dataset=list(F1["cells"])),
         code=PLOT_CODE,
     output:
-        png=report(f"{R}/figures/figure1.png", caption="../report/figure1.rst", category="Figure 1"),
-        pdf=f"{R}/figures/figure1.pdf",
+        png=report(f"{P}/figures/figure1.png", caption="../report/figure1.rst", category="Figure 1"),
+        pdf=f"{P}/figures/figure1.pdf",
     log:
         f"{R}/logs/figures/figure1.log",
+    params:
+        protocol=F1["protocol"],
     script:
         "../scripts/figure1.py"

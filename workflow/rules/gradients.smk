@@ -9,7 +9,7 @@ F2 = config["figure2"]
 F2_NETWORKS = [net["name"] for net in F2["networks"]]
 GRADIENT_CODE = TRAIN_CODE + [f"{SRC}gradients.py"]
 FIGURE2_OUTPUTS = [
-    *expand(f"{R}/figures/{{name}}.{{ext}}", name=["figure2", "eigenvalues"], ext=["png", "pdf"]),
+    *expand(f"{P}/figures/{{name}}.{{ext}}", name=["figure2", "eigenvalues"], ext=["png", "pdf"]),
     *expand(f"{R}/tables/gradients_summary.{{ext}}", ext=["csv", "md"]),
     f"{config['report_dir']}/figure2_report.md",
 ]
@@ -49,9 +49,9 @@ rule figure2_data:
     input:
         runs=[p for net in F2_NETWORKS for p in figure2_runs(net, seeds=1)],
         norms=[p for net in F2_NETWORKS for p in figure2_runs(net, NORMS_FILE, seeds=1)],
-        code=PLOT_CODE + REPORT_CODE + ["config/paper_values.yaml"],
+        code=FIGURE_DATA_CODE + ["config/paper_values.yaml"],
     output:
-        f"{R}/figures/figure2.csv.gz",
+        f"{P}/data/figure2.csv.gz",
     log:
         f"{R}/logs/figures/figure2_data.log",
     params:
@@ -62,14 +62,16 @@ rule figure2_data:
 
 rule figure2:
     input:
-        csv=f"{R}/figures/figure2.csv.gz",
+        csv=f"{P}/data/figure2.csv.gz",
         code=PLOT_CODE,
     output:
-        png=report(f"{R}/figures/figure2.png", caption="../report/figure2.rst",
+        png=report(f"{P}/figures/figure2.png", caption="../report/figure2.rst",
                    category="Figure 2", subcategory="Gradient norms"),
-        pdf=f"{R}/figures/figure2.pdf",
+        pdf=f"{P}/figures/figure2.pdf",
     log:
         f"{R}/logs/figures/figure2.log",
+    params:
+        protocol=F2["protocol"],
     script:
         "../scripts/figure2.py"
 
@@ -79,9 +81,9 @@ rule eigenvalues_data:
     input:
         runs=figure2_runs(F2["eigenvalues"]),
         data=f"{R}/data/{F2['dataset']}.pt",
-        code=PLOT_CODE,
+        code=FIGURE_DATA_CODE,
     output:
-        f"{R}/figures/eigenvalues.csv.gz",
+        f"{P}/data/eigenvalues.csv.gz",
     log:
         f"{R}/logs/figures/eigenvalues_data.log",
     script:
@@ -90,12 +92,12 @@ rule eigenvalues_data:
 
 rule eigenvalues:
     input:
-        csv=f"{R}/figures/eigenvalues.csv.gz",
-        code=PLOT_CODE + REPORT_CODE,
+        csv=f"{P}/data/eigenvalues.csv.gz",
+        code=PLOT_CODE + FIGURE2_CODE,
     output:
-        png=report(f"{R}/figures/eigenvalues.png", caption="../report/eigenvalues.rst",
+        png=report(f"{P}/figures/eigenvalues.png", caption="../report/eigenvalues.rst",
                    category="Figure 2", subcategory="Eigenvalues (Lemma 3)"),
-        pdf=f"{R}/figures/eigenvalues.pdf",
+        pdf=f"{P}/figures/eigenvalues.pdf",
     log:
         f"{R}/logs/figures/eigenvalues.log",
     script:
@@ -106,8 +108,8 @@ rule gradients_summary:
     input:
         runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
         norms=[p for net in F2_NETWORKS for p in figure2_runs(net, NORMS_FILE)],
-        eigenvalues=f"{R}/figures/eigenvalues.csv.gz",
-        code=REPORT_CODE + ["config/paper_values.yaml"],
+        eigenvalues=f"{P}/data/eigenvalues.csv.gz",
+        code=FIGURE2_CODE + ["config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/gradients_summary.csv", caption="../report/gradients_summary.rst",
                    category="Figure 2", subcategory="Summary"),
@@ -132,15 +134,13 @@ rule report_figure2:
     """paper/: the gradients summary, Figure 2 and the eigenvalue figure, in one committed report."""
     input:
         tables=[f"{R}/tables/gradients_summary.md"],
-        figures=[f"{R}/figures/figure2.png", f"{R}/figures/eigenvalues.png"],
+        figures=[f"{P}/figures/figure2.png", f"{P}/figures/eigenvalues.png"],
         data=[f"{R}/tables/gradients_summary.csv"],
         runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
         code=REPORT_CODE + [f"{SRC}staleness.py"],
-    output:  # the report first (reporting.write_report), then the copies beside it
-        f"{config['report_dir']}/figure2_report.md",
-        f"{config['report_dir']}/figures/figure2.png",
-        f"{config['report_dir']}/figures/eigenvalues.png",
-        f"{config['report_dir']}/data/gradients_summary.csv",
+    output:  # the report first (reporting.write_report), then the copy beside it
+        f"{P}/figure2_report.md",
+        f"{P}/data/gradients_summary.csv",
     log:
         f"{R}/logs/report/figure2_report.log",
     params:

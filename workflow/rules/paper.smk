@@ -3,7 +3,6 @@
 # {report_dir}/replication.md rendered from that folder and the config alone
 # (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
-P = config["report_dir"]
 from hdnn.replication import PROBES, STATISTICS_FILES
 
 

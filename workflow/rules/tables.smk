@@ -103,14 +103,13 @@ rule report_table1:
         tables=[f"{R}/tables/table1.md", f"{R}/tables/table1_experiments.md"]
         + optional(f"{R}/tables/table1_ablation.md")
         + optional(f"{R}/tables/table1_tuning.md"),
-        figures=[f"{R}/figures/figure1.png"],
+        figures=[f"{P}/figures/figure1.png"],
         data=[f"{R}/tables/table1_cells.csv"],
         runs=cells("table1") + cells("experiments"),
         code=REPORT_CODE + [f"{SRC}staleness.py"],
-    output:  # the report first (reporting.write_report), then the copies beside it
-        f"{config['report_dir']}/table1_report.md",
-        f"{config['report_dir']}/figures/figure1.png",
-        f"{config['report_dir']}/data/table1_cells.csv",
+    output:  # the report first (reporting.write_report), then the copy beside it
+        f"{P}/table1_report.md",
+        f"{P}/data/table1_cells.csv",
     log:
         f"{R}/logs/report/table1_report.log",
     params:

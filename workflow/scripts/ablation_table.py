@@ -1,5 +1,6 @@
 from hdnn.joblog import setup_logging
-from hdnn.reporting import collect_runs, write_ablation
+from hdnn.reporting import write_ablation
+from hdnn.runs import collect_runs
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)

@@ -3,4 +3,4 @@ from hdnn.plotting import plot_figure2
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
-plot_figure2(sm.input.csv, sm.output.png, sm.output.pdf)
+plot_figure2(sm.input.csv, sm.params.protocol, sm.output.png, sm.output.pdf)

@@ -1,6 +1,6 @@
+from hdnn.figure_data import figure2_data, write_csv
 from hdnn.joblog import setup_logging
-from hdnn.plotting import figure2_data
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
-figure2_data(sm.input.runs, sm.params.layers).to_csv(sm.output[0], index=False)
+write_csv(figure2_data(sm.input.runs, sm.params.layers), sm.output[0])

@@ -1,5 +1,5 @@
 from hdnn.joblog import setup_logging
-from hdnn.reporting import gradients_summary, write_gradients_summary
+from hdnn.figure2 import gradients_summary, write_gradients_summary
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)

@@ -4,4 +4,5 @@ from hdnn.plotting import plot_dataset
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
-plot_dataset(load_dataset(sm.input.data), sm.wildcards.dataset, sm.output[0])
+data = load_dataset(sm.input.data)
+plot_dataset(data["x_train"].numpy(), data["y_train"].numpy(), sm.wildcards.dataset, sm.output[0])

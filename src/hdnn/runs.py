@@ -1,0 +1,66 @@
+"""Reading runs back: a run's metrics.json as one table row, and the paper's numbers beside them.
+
+A run folder holds metrics.json (hdnn.provenance.write_json: config, seed, versions, commit,
+device, wall time, metrics) and, by kind, model.pt and norms.csv.gz. Everything that reports on
+runs reads them through ``collect_runs``; torch-free, so figures and reports never load the
+training stack.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from hdnn.provenance import read_json
+
+ROOT = Path(__file__).resolve().parents[2]
+PAPER_VALUES = ROOT / "config" / "paper_values.yaml"
+RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
+            "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",
+            "wall_time_s", "params_per_layer", "device")
+
+
+def paper_values(path: str | Path = PAPER_VALUES) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def collect_runs(paths, extra_keys=()) -> pd.DataFrame:
+    """One row per run; accuracies in [0, 1]; settings flattened as cfg_* columns."""
+    rows = []
+    for p in paths:
+        rec = read_json(p)
+        row = {k: rec.get(k) for k in (*RUN_KEYS, *extra_keys)}
+        row.update({f"cfg_{k}": v for k, v in rec["config"].items() if not isinstance(v, list)})
+        for ep, ev in rec.get("evals", {}).items():
+            row.update({f"epoch{ep}_{k}": v for k, v in ev.items()})
+        row["path"] = str(p)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+
+
+def results_dir() -> Path:
+    """Where the notebooks read the workflow's results: $HDNN_RESULTS (relative to the repository
+    root, wherever the notebook runs; ``results/smoke`` after ``make smoke``), else results/."""
+    return ROOT / os.environ.get("HDNN_RESULTS", "results")
+
+
+def report_dir() -> Path:
+    """The report folder beside those results: <results>/paper for the smoke grid, else paper/."""
+    smoke = results_dir() / "paper"
+    return smoke if smoke.is_dir() else ROOT / "paper"
+
+
+def require(paths, what: str, target: str) -> list[Path]:
+    """``paths`` (a list, or one path), or a one-line error naming what is missing and the
+    Snakemake target that makes it."""
+    found = [paths] if isinstance(paths, Path) else list(paths)
+    if not found or not all(p.exists() for p in found):
+        where = found[0] if isinstance(paths, Path) else results_dir()
+        raise FileNotFoundError(f"no {what} under {where}: run `snakemake --cores all {target}` first, "
+                                f"or set HDNN_RESULTS (e.g. results/smoke after `make smoke`)")
+    return found
