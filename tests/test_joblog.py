@@ -31,6 +31,9 @@ def test_logging_warnings_and_traceback_go_to_the_log_and_stderr(tmp_path):
     for expected in ("rule train_table1", "{'depth': '4'}", "epoch 1: loss 0.5", "a warning",
                      "Traceback", "ValueError: bad cell"):
         assert expected in text and expected in proc.stderr, expected
+    # A rerun (after a crash or Ctrl-C) appends: the first attempt's lines are still there.
+    subprocess.run([sys.executable, "-c", textwrap.dedent(SCRIPT.format(log=str(log)))], capture_output=True)
+    assert log.read_text().startswith(text) and log.read_text().count("ValueError: bad cell") == 2
 
 
 def test_log_runs_writes_one_line_per_run(tmp_path, caplog):
@@ -38,4 +41,5 @@ def test_log_runs_writes_one_line_per_run(tmp_path, caplog):
     write_json(path, {"train_acc": 0.9, "test_acc": float("nan"), "wall_time_s": 2.5})
     with caplog.at_level(logging.INFO):
         log_runs([path])
-    assert caplog.messages == [f"{path}: train_acc 0.9000, 2.5 s"]  # a non-finite value left out
+    assert caplog.messages == [f"{path}: train_acc 0.9000, 2.5 s (its share)",  # a non-finite value left out
+                               "1 run(s) trained in 2.5 s in all"]

@@ -1,6 +1,7 @@
 """Per-job logs: a workflow script's logging, warnings and traceback go to its rule's `log:` file
 as well as to stderr; progress bars only to a terminal, so a log holds lines, not the
-carriage-return frames of bars (and parallel jobs' bars never land in a file)."""
+carriage-return frames of bars (and parallel jobs' bars never land in a file). A rerun appends:
+an interrupted attempt's lines stay above the next one's."""
 
 import logging
 import sys
@@ -13,7 +14,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 def setup_logging(sm) -> bool:
     """Called first by every workflow script with its `snakemake` object. Returns whether stderr
     is a terminal: whether to draw progress bars."""
-    handlers = [logging.StreamHandler(sys.stderr)] + [logging.FileHandler(path, mode="w")
+    handlers = [logging.StreamHandler(sys.stderr)] + [logging.FileHandler(path, mode="a")
                                                        for path in sm.log]
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
@@ -25,9 +26,13 @@ def setup_logging(sm) -> bool:
 
 
 def log_runs(paths) -> None:
-    """One line per finished run (its metrics.json): accuracies and training time."""
+    """One line per finished run (its metrics.json): accuracies and its share of the training
+    time (the seeds of a cell train together), then the job's total."""
+    log, total = logging.getLogger("runs"), 0.0
     for path in paths:
         rec = read_json(path)
         accs = ", ".join(f"{k} {v:.4f}" for k, v in rec.items()
                          if k.endswith("_acc") and isinstance(v, float))
-        logging.getLogger("runs").info("%s: %s, %.1f s", path, accs, rec["wall_time_s"])
+        log.info("%s: %s, %.1f s (its share)", path, accs, rec["wall_time_s"])
+        total += rec["wall_time_s"]
+    log.info("%d run(s) trained in %.1f s in all", len(paths), total)

@@ -1,5 +1,8 @@
 # One job trains all seeds of one (study, setting, dataset, arch, depth) cell together.
 # A run's folder: {results_dir}/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/
+import re
+
+from hdnn.blocks import ARCHS
 
 
 for _study in S.STUDIES:
@@ -17,9 +20,13 @@ for _study in S.STUDIES:
             f"{R}/logs/runs/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.log",
         benchmark:
             f"{R}/benchmarks/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.tsv"
+        # A target outside these (an unknown block, 0 layers, a setting the study does not have)
+        # has no rule: Snakemake says so before any job runs.
         wildcard_constraints:
+            setting="|".join(map(re.escape, S.setting_names(config, _study))),
             dataset="swiss_roll|double_moons",
-            depth=r"\d+",
+            arch="|".join(ARCHS),
+            depth=r"[1-9]\d*",
         params:
             study=_study,
             # Resolved here, so a changed setting (e.g. a new chosen file) reruns the cell.
