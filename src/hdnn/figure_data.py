@@ -18,10 +18,11 @@ from hdnn.figure2 import figure2_paper
 from hdnn.provenance import NORMS_FILE, read_json
 
 
-def write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """CSV, gzipped when the name ends in .gz, with 7 significant digits (what a figure can show)
-    and no time stamp in the gzip header: the same data give the same bytes."""
-    text = df.to_csv(index=False, float_format="%.7g", lineterminator="\n").encode()
+def write_csv(df: pd.DataFrame, path: str | Path, digits: int | None = 7) -> None:
+    """CSV, gzipped when the name ends in .gz, with ``digits`` significant digits (7: what a
+    figure can show; None: every digit, for data a reported number is computed from) and no time
+    stamp in the gzip header: the same data give the same bytes."""
+    text = df.to_csv(index=False, float_format=digits and f"%.{digits}g", lineterminator="\n").encode()
     if str(path).endswith(".gz"):
         with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as gz:
             gz.write(text)

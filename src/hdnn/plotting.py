@@ -9,6 +9,7 @@ import functools
 import matplotlib
 
 matplotlib.use("Agg")
+import matplotlib.ticker  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -117,6 +118,7 @@ def plot_figure2(csv: str, protocol: str, png: str, pdf: str) -> None:
             if not pd.isna(first["paper_norm_low"]) and kind == "mean_jacobian":
                 band = ax.axhspan(first["paper_norm_low"], first["paper_norm_high"], color="0.5", alpha=0.2)
             ax.set_yscale("log")
+            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decades only
             ax.tick_params(labelsize=8)
             if row == 0:
                 variant = "time-invariant" if first["time_invariant"] else "time-varying"
