@@ -127,7 +127,6 @@ def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str,
     for protocol, path in (missing or {}).items():
         lines += [f"**Protocol `{protocol}` not run yet:** its settings file `{path}` does not "
                   f"exist; the stage that writes it has not run.", ""]
-    tex_parts = []
     for setting, wide in frames.items():
         d, c = dist.loc[setting], counts.loc[setting]
         lines += [f"## Protocol `{setting}`", "",
@@ -136,9 +135,8 @@ def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str,
                   f"{d['mean_abs_dev_points']:.2f} points (max {d['max_abs_dev_points']:.1f}); "
                   f"diverged runs: {int(d['diverged_runs'])}.", "",
                   wide.reset_index().to_markdown(index=False), ""]
-        tex_parts.append(_latex(wide, setting))
     Path(md).write_text("\n".join(lines))
-    Path(tex).write_text("\n\n".join(tex_parts) + "\n")
+    Path(tex).write_text(table1_latex(frames))
 
 
 def write_experiments(table1: pd.DataFrame, experiments: pd.DataFrame, runs: dict, md: str) -> None:
@@ -170,26 +168,41 @@ def _fmt_range(r) -> str:
     return f"{r['mean']:.1f} ± {r['sd']:.1f} [{r['min']:.1f}, {r['max']:.1f}] ({r['verdict']})"
 
 
-def _tex(s) -> str:
-    return (str(s).replace("_", r"\_").replace("±", r"$\pm$").replace("†", r"$^\dagger$")
-            .replace("²", "$^2$").replace("—", "--").replace("°", r"$^\circ$"))
+# What pandas' LaTeX escaping leaves as Unicode, written as LaTeX (after the escaping).
+LATEX_SYMBOLS = {"±": r"$\pm$", "†": r"$^\dagger$", "°": r"$^\circ$", "²": "$^2$", "—": "--"}
 
 
-def _booktabs(caption: str, header: list[str], rows: list[list], align: str) -> str:
-    """A booktabs LaTeX table; cells are escaped, the caption is LaTeX already."""
-    return "\n".join([r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}",
-                      rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-                      " & ".join(_tex(h) for h in header) + r" \\", r"\midrule",
-                      *(" & ".join(_tex(c) for c in row) + r" \\" for row in rows),
-                      r"\bottomrule", r"\end{tabular}", r"\end{table}"])
+def _symbols(value) -> str:
+    text = str(value)
+    for char, tex in LATEX_SYMBOLS.items():
+        text = text.replace(char, tex)
+    return text
 
 
-def _latex(wide: pd.DataFrame, setting: str) -> str:
-    cols = list(wide.columns)
-    return _booktabs(
-        rf"Table 1 replication, protocol {_tex(setting)}: test accuracy (\%), ours mean $\pm$ sd (paper).",
-        ["data set", "layers"] + cols, [[d, n] + [wide.loc[(d, n), c] for c in cols] for d, n in wide.index],
-        "ll" + "l" * len(cols))
+def _escaped(frame: pd.DataFrame):
+    """``frame``'s Styler with cells and column labels escaped for LaTeX (``escape="latex"``:
+    & % $ # _ { } ~ ^ \\), then LATEX_SYMBOLS."""
+    return (frame.style.format(_symbols, escape="latex")
+            .format_index(_symbols, escape="latex", axis="columns"))
+
+
+def latex_table(wide: pd.DataFrame, caption: str, index_names=None, index_align: str = "l") -> str:
+    """``wide`` as a booktabs LaTeX table (pandas' Styler): its index as the first columns (headed
+    ``index_names``, default the index's names; aligned ``index_align``), every other column
+    left-aligned. Labels, cells and the caption are plain text, all escaped the same way."""
+    flat = wide.rename_axis(index_names or wide.index.names).reset_index()
+    one_cell = _escaped(pd.DataFrame([[caption]])).hide(axis="index").hide(axis="columns")
+    caption_tex = one_cell.to_latex().splitlines()[1].removesuffix(r" \\")
+    return _escaped(flat).hide(axis="index").to_latex(
+        column_format=index_align * wide.index.nlevels + "l" * len(wide.columns), hrules=True,
+        caption=caption_tex, position="t", position_float="centering")
+
+
+def table1_latex(frames: dict[str, pd.DataFrame]) -> str:
+    """Table 1's LaTeX: one table per protocol (``table1_frames``)."""
+    return "\n".join(latex_table(wide, f"Table 1 replication, protocol {protocol}: test accuracy (%), "
+                                       "ours mean ± sd (paper).", index_names=["data set", "layers"])
+                     for protocol, wide in frames.items())
 
 
 def write_ablation(df: pd.DataFrame, md: str, grid_keys) -> None:
@@ -399,7 +412,6 @@ def write_table2(df: pd.DataFrame, csv: str, md: str, tex: str) -> None:
              f"a mean beyond {TABLE2_MARK_POINTS:g} points of the paper. The authors' code reported "
              "the epoch of best test accuracy, a selection on the test set; that number is only in "
              f"table2.csv, as `{BEST_EPOCH}`.", ""]
-    tex_parts = []
     for setting, wide in frames.items():
         runs = df[df["setting"] == setting]
         cell = runs.groupby(["column", "depth"])
@@ -416,17 +428,15 @@ def write_table2(df: pd.DataFrame, csv: str, md: str, tex: str) -> None:
                   f"({beyond['train']} cells beyond {TABLE2_MARK_POINTS:g}), test "
                   f"{dev['test'].mean():.2f} points ({beyond['test']} beyond).", "",
                   wide.reset_index().to_markdown(index=False), "", *_paper_column_lines(runs)]
-        tex_parts.append(_table2_latex(wide, setting))
     Path(md).write_text("\n".join(lines))
-    Path(tex).write_text("\n\n".join(tex_parts) + "\n")
+    Path(tex).write_text(table2_latex(frames))
 
 
-def _table2_latex(wide: pd.DataFrame, setting: str) -> str:
-    return _booktabs(
-        rf"Table 2 replication, protocol {_tex(setting)}: MNIST accuracy (\%), ours mean $\pm$ sd "
-        r"at the final epoch (paper).",
-        ["layers"] + list(wide.columns), [[d, *row] for d, row in wide.iterrows()],
-        "r" + "l" * len(wide.columns))
+def table2_latex(frames: dict[str, pd.DataFrame]) -> str:
+    """Table 2's LaTeX: one table per protocol (``table2_frames``)."""
+    return "\n".join(latex_table(wide, f"Table 2 replication, protocol {protocol}: MNIST accuracy (%), "
+                                       "ours mean ± sd at the final epoch (paper).", index_align="r")
+                     for protocol, wide in frames.items())
 
 
 def write_tuning_table2(df: pd.DataFrame, md: str, chosen_path: str, grid: dict | None = None) -> None:
