@@ -33,7 +33,9 @@ from hdnn import controls
 from hdnn import settings as S
 from hdnn.provenance import read_json
 from hdnn.figure2 import gradients_over_seeds
-from hdnn.reporting import best_settings, table1_frames, table1_latex, table2_frames, table2_latex, verdict_counts
+from hdnn.selection import best_settings
+from hdnn.table1 import table1_frames, table1_latex, verdict_counts
+from hdnn.table2 import table2_frames, table2_latex
 from hdnn.runs import collect_runs, paper_values
 from hdnn.config_check import CONFIG_FILES, load_config
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
