@@ -1,4 +1,5 @@
-"""Shared by the workflow tests: a throw-away copy of the repository and one smoke DAG run."""
+"""Shared by the tests: a throw-away copy of the repository, one smoke DAG run, and fake MNIST
+run records (Table 2 and its search)."""
 
 import os
 import shutil
@@ -65,3 +66,29 @@ def smoke_repo(tmp_path_factory) -> Path:
     for target in SMOKE_TARGETS:
         run_snakemake(repo, target, "--cores", "2", "--configfile", *configs, timeout=SMOKE_STAGE_LIMIT_S)
     return repo
+
+
+def fake_mnist_runs(tmp_path, setting="paper", seeds=3, study="table2", curve=None,
+                    columns=(("MS1", "MS1"), ("H2", "H2"))):
+    """Run records as hdnn.mnist_train.run_mnist writes them; ``curve(column, depth, seed, epoch)``
+    gives one epoch's metrics; ``columns``: (column, arch trained)."""
+    from hdnn.provenance import write_json  # as config_problems: no hdnn import at module level
+
+    curve = curve or (lambda a, d, s, e: {"train_acc": 0.99 - 0.01 * s, "test_acc": 0.98 - 0.01 * e})
+    paths = []
+    for column, arch in columns:
+        for depth in (0, 2, 4, 8, 16):
+            for s in range(seeds):
+                evals = {str(e): curve(column, depth, s, e) for e in (1, 2, 3)}
+                p = tmp_path / study / setting / column / f"depth{depth}" / f"seed{s}" / "metrics.json"
+                extra = {} if column == arch else {"column": column, "paper_column": "H2"}
+                write_json(p, {"study": study, "setting": setting, "dataset": "mnist", "arch": arch,
+                               **extra, "depth": depth, "seed_index": s, "seed": s, "diverged": False,
+                               "device": "cpu", "wall_time_s": 30.0,
+                               **evals["3"], "evals": evals,
+                               "config": {"h": 0.4 if column == "MS1" else 0.05, "lr": 0.04,
+                                          "lr_gamma": 0.8, "epochs": 3, "weight_decay": 1e-3,
+                                          "alpha": 1e-3, "subset": None, "test_subset": None,
+                                          "n_val": 10000}})
+                paths.append(p)
+    return paths

@@ -9,7 +9,7 @@ from hdnn.config_check import load_config
 from hdnn.replication import (REPORT, STAGES, STATISTICS_FILES, render, stage_provenance,
                               write_provenance, write_replication, write_runs_data, write_stage_data,
                               write_statistics)
-from hdnn.reporting import write_table1
+from hdnn.table1 import write_table1
 from hdnn.runs import collect_runs
 from hdnn.staleness import MARKER, ROOT
 

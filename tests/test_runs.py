@@ -1,8 +1,36 @@
-"""hdnn.runs: where the notebooks look for results, and what they say when nothing is there."""
+"""hdnn.runs: the paper's numbers as docs/paper.md states them, where the notebooks look for
+results, and what they say when nothing is there."""
+
+from pathlib import Path
 
 import pytest
 
 from hdnn import runs
+from hdnn.runs import paper_values
+
+PAPER_MD = Path(__file__).resolve().parents[1] / "docs" / "paper.md"   # the paper, restated
+
+
+def reference_table(title):
+    lines = PAPER_MD.read_text().split(f"## {title}")[1].split("\n## ")[0].splitlines()
+    return [[c.strip() for c in l.strip("|").split("|")] for l in lines if l.startswith("| ")][1:]
+
+
+def test_paper_values_equal_docs_paper_md():
+    t1 = paper_values()["table1"]
+    rows = reference_table("Table 1")
+    assert len(rows) == 8
+    for row in rows:
+        dataset = {"Swiss roll": "swiss_roll", "Double moons": "double_moons"}[row[0]]
+        ours = t1[dataset][int(row[1])]
+        assert [ours[a] for a in ("MS1", "MS2", "MS3", "H1", "H2")] == [float(v) for v in row[2:]]
+    t2 = paper_values()["table2"]
+    rows = reference_table("Table 2")
+    assert len(rows) == 5
+    for row in rows:
+        d = int(row[0])
+        assert [t2["MS1"][d]["train"], t2["MS1"][d]["test"], t2["H2"][d]["train"],
+                t2["H2"][d]["test"]] == [float(v) for v in row[1:]]
 
 
 def test_results_dir_is_relative_to_the_repository_root(monkeypatch, tmp_path):

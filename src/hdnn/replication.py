@@ -33,7 +33,9 @@ from hdnn import controls
 from hdnn import settings as S
 from hdnn.provenance import read_json
 from hdnn.figure2 import gradients_over_seeds
-from hdnn.reporting import _latex, _table2_latex, best_settings, table1_frames, table2_frames, verdict_counts
+from hdnn.selection import best_settings
+from hdnn.table1 import table1_frames, table1_latex, verdict_counts
+from hdnn.table2 import table2_frames, table2_latex
 from hdnn.runs import collect_runs, paper_values
 from hdnn.config_check import CONFIG_FILES, load_config
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
@@ -589,7 +591,7 @@ def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None) -> tu
                   f"![table1 {protocol}](figures/table1_{protocol}.png)", ""]
     lines += ["Figure 1: decision regions of H1 with the test points.", "",
               "![figure1](figures/figure1.png)", ""]
-    return lines, "\n\n".join(_latex(w, p) for p, w in frames.items()) + "\n"
+    return lines, table1_latex(frames)
 
 
 def _table2_section(runs: pd.DataFrame | None, paper: dict, cfg: dict,
@@ -613,7 +615,7 @@ def _table2_section(runs: pd.DataFrame | None, paper: dict, cfg: dict,
     lines += ["![table2](figures/table2_seeds.png)", ""]
     if "tuned" not in frames:
         lines += _tuned_table2_pending(cfg, prov)
-    return lines, "\n\n".join(_table2_latex(w, p) for p, w in frames.items()) + "\n"
+    return lines, table2_latex(frames)
 
 
 def _tuned_table2_pending(cfg: dict, prov: pd.DataFrame | None) -> list[str]:

@@ -41,6 +41,11 @@ def collect_runs(paths, extra_keys=()) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def epoch_columns(df: pd.DataFrame, metric: str) -> dict[int, str]:
+    """Per-epoch columns of collect_runs (``epoch3_val_acc``), keyed by epoch."""
+    prefix, suffix = "epoch", f"_{metric}"
+    return {int(c[len(prefix):-len(suffix)]): c for c in df.columns
+            if c.startswith(prefix) and c.endswith(suffix) and c[len(prefix):-len(suffix)].isdigit()}
 
 
 def results_dir() -> Path:

@@ -84,7 +84,7 @@ for _study in ("table2", "table2_tuning"):
 rule table2:
     input:
         runs=mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
-        code=REPORT_CODE + ["config/paper_values.yaml"],
+        code=TABLE2_CODE + ["config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table2.csv", caption="../report/table2_csv.rst", category="Table 2",
                    subcategory="Per run"),
@@ -101,7 +101,7 @@ rule table2_tuning_table:
     input:
         runs=mnist_runs("table2_tuning", M.tuning_grid(config), T2["archs"], T2["tuning"]["depths"],
                         T2["tuning"]["n_seeds"]),
-        code=REPORT_CODE,
+        code=SELECTION_CODE,
     output:
         md=report(f"{R}/tables/table2_tuning.md", caption="../report/table2_tuning.rst",
                   category="Diagnostics", subcategory="Table 2 tuning"),

@@ -17,7 +17,9 @@ PAPER_STAGES = {  # stage (hdnn.replication.STAGES) → (its runs, the training 
     "table2_tuning": (existing(mnist_runs("table2_tuning", M.tuning_grid(config), T2["archs"],
                                           T2["tuning"]["depths"], T2["tuning"]["n_seeds"])), None),
 }
-DATA_CODE = REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "staleness.py", "costs.py")]
+# What replication.py imports of the tables' modules: every rule that runs it lists them.
+TABLES_CODE = list(dict.fromkeys(TABLE1_CODE + TABLE2_CODE + SELECTION_CODE))
+DATA_CODE = TABLES_CODE + [f"{SRC}{f}" for f in ("replication.py", "staleness.py", "costs.py")]
 
 
 rule runs_data:
@@ -93,7 +95,7 @@ rule paper_statistics:
                                               "table1_experiments_runs.csv")],
         search=optional(f"{P}/data/table1_tuning_runs.csv"),  # written by `snakemake tuning`
         spec="config/claims.yaml",
-        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "calibration.py", "statistics.py",
+        code=TABLES_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "calibration.py", "statistics.py",
                                                   "controls.py")]
         + ["config/paper_values.yaml"],
     output:
@@ -146,7 +148,7 @@ rule replication:
         figures=rules.calibration_figure.output + rules.table_figures.output,
         # Probes the report reads when they have run (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
         probes=[p for name, f in PROBES.items() for p in optional(f"{P}/probes/{name}/data/{f}")],
-        code=REPORT_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "costs.py")] + ["config/paper_values.yaml"],
+        code=TABLES_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "costs.py")] + ["config/paper_values.yaml"],
     output:
         f"{P}/replication.md",
         f"{P}/tables/table1.tex",

@@ -1,7 +1,7 @@
 rule table1:
     input:
         runs=cells("table1"),
-        code=REPORT_CODE + ["config/paper_values.yaml"],
+        code=TABLE1_CODE + ["config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table1.csv", caption="../report/table1_csv.rst",
                    category="Table 1", subcategory="Per run"),
@@ -21,7 +21,7 @@ rule table1:
 rule ablation_table:
     input:
         runs=cells("ablation"),
-        code=REPORT_CODE + ["config/paper_values.yaml"],
+        code=TABLE1_CODE + ["config/paper_values.yaml"],
     output:
         md=report(f"{R}/tables/table1_ablation.md", caption="../report/table1_ablation.rst",
                   category="Diagnostics", subcategory="Table 1 ablation"),
@@ -36,7 +36,7 @@ rule ablation_table:
 rule tuning_table:
     input:
         runs=cells("tuning"),
-        code=REPORT_CODE,
+        code=SELECTION_CODE,
     output:
         md=report(f"{R}/tables/table1_tuning.md", caption="../report/table1_tuning.rst",
                   category="Diagnostics", subcategory="Table 1 tuning"),
@@ -55,7 +55,7 @@ rule tuning_runs_data:
     claims are tested on it too (robustness over the settings searched, never the test set)."""
     input:
         runs=cells("tuning"),
-        code=REPORT_CODE,
+        code=SELECTION_CODE,
     output:
         f"{config['report_dir']}/data/table1_tuning_runs.csv",
     log:
@@ -72,7 +72,7 @@ rule experiments_table:
     input:
         table1=cells("table1"),
         runs=cells("experiments"),
-        code=REPORT_CODE + ["config/paper_values.yaml"],
+        code=TABLE1_CODE + ["config/paper_values.yaml"],
     output:
         md=report(f"{R}/tables/table1_experiments.md", caption="../report/table1_experiments.rst",
                   category="Diagnostics", subcategory="Table 1 experiments"),

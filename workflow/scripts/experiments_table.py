@@ -1,5 +1,5 @@
 from hdnn.joblog import setup_logging
-from hdnn.reporting import write_experiments
+from hdnn.table1 import write_experiments
 from hdnn.runs import collect_runs
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)

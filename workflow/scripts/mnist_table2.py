@@ -1,5 +1,5 @@
 from hdnn.joblog import setup_logging
-from hdnn.reporting import collect_table2_runs, write_table2
+from hdnn.table2 import collect_table2_runs, write_table2
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)

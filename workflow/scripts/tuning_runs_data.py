@@ -1,5 +1,5 @@
 from hdnn.joblog import setup_logging
-from hdnn.reporting import tuning_runs
+from hdnn.selection import tuning_runs
 from hdnn.runs import collect_runs
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
