@@ -167,3 +167,8 @@ def test_a_bad_single_cell_target_fails_before_any_job(cell, tmp_path):
                          "--cores", "1", check=False)
     assert proc.returncode != 0 and "No rule to produce" in proc.stdout + proc.stderr
     assert "rule " not in proc.stdout and not (tmp_path / "results").exists()   # no job ran
+
+
+def test_snakemake_lint_is_clean():
+    proc = run_snakemake(ROOT, "--lint", check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]

@@ -52,3 +52,9 @@ def existing(paths):
     """Runs of a stage that chooses settings (tuning, ablation): their wall time joins the
     provenance when they exist, without forcing the stage to run."""
     return [p for p in paths if Path(p).exists()]
+
+
+def mnist_root(files):
+    """The folder torchvision's MNIST reads: root/MNIST/raw/<IDX files> (from the rule's files,
+    so a job on another file system finds it where its inputs are)."""
+    return str(Path(files[0]).parents[2])

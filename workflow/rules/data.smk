@@ -14,6 +14,8 @@ rule data_2d:
     params:
         n_points=config["n_points"],
         seed=config["base_seed"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/make_data.py"
 
@@ -30,5 +32,7 @@ rule plot_data_2d:
         f"{R}/logs/data/{{dataset}}_plot.log",
     wildcard_constraints:
         dataset="|".join(DATASETS),
+    conda:
+        CONDA_ENV
     script:
         "../scripts/plot_data.py"

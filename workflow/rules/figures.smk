@@ -16,6 +16,8 @@ rule figure1_data:
         f"{R}/logs/figures/figure1_{{dataset}}.log",
     params:
         n=F1["grid_points"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/figure1_data.py"
 
@@ -31,5 +33,7 @@ rule figure1:
         f"{R}/logs/figures/figure1.log",
     params:
         protocol=F1["protocol"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/figure1.py"

@@ -40,6 +40,8 @@ rule train_figure2:
         # 30 epochs with the norms tracked: 108 s and a peak RSS of 833 MB. Bounds about 2× that.
         mem_mb=1500,
         runtime=15,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/train_figure2.py"
 
@@ -56,6 +58,8 @@ rule figure2_data:
         f"{R}/logs/figures/figure2_data.log",
     params:
         layers=F2["layers"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/figure2_data.py"
 
@@ -72,6 +76,8 @@ rule figure2:
         f"{R}/logs/figures/figure2.log",
     params:
         protocol=F2["protocol"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/figure2.py"
 
@@ -86,6 +92,8 @@ rule eigenvalues_data:
         f"{P}/data/eigenvalues.csv.gz",
     log:
         f"{R}/logs/figures/eigenvalues_data.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/eigenvalues_data.py"
 
@@ -93,13 +101,15 @@ rule eigenvalues_data:
 rule eigenvalues:
     input:
         csv=f"{P}/data/eigenvalues.csv.gz",
-        code=PLOT_CODE + FIGURE2_CODE,
+        code=PLOT_CODE,
     output:
         png=report(f"{P}/figures/eigenvalues.png", caption="../report/eigenvalues.rst",
                    category="Figure 2", subcategory="Eigenvalues (Lemma 3)"),
         pdf=f"{P}/figures/eigenvalues.pdf",
     log:
         f"{R}/logs/figures/eigenvalues.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/eigenvalues.py"
 
@@ -120,6 +130,8 @@ rule gradients_summary:
     params:
         layers=F2["layers"],
         stall=F2["stall"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/gradients_summary.py"
 
@@ -145,5 +157,7 @@ rule report_figure2:
         f"{R}/logs/report/figure2_report.log",
     params:
         train_code=GRADIENT_CODE,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/report.py"

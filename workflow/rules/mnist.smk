@@ -10,8 +10,9 @@ from hdnn.mnist import IDX_FILES
 
 T2 = config["table2"]
 T2_COLUMNS = M.table2_columns(config)
-MNIST_ROOT = f"{R}/data"
-MNIST_RAW = [f"{MNIST_ROOT}/MNIST/raw/{name}" for name in IDX_FILES]
+MNIST_RAW = [f"{R}/data/MNIST/raw/{name}" for name in IDX_FILES]
+
+
 MNIST_CODE = [f"{SRC}{f}" for f in ("blocks.py", "fast_block.py", "csrc/fused_block.cpp", "mnist.py",
                                     "mnist_train.py", "provenance.py", "settings.py")]
 # The most epochs a run trains (runtime bound): a tuned run's epochs are at most the search's.
@@ -30,9 +31,11 @@ rule mnist_data:
     log:
         f"{R}/logs/data/mnist.log",
     params:
-        root=MNIST_ROOT,
+        root=lambda w, output: mnist_root(output),
         source_dir=config["mnist"]["source_dir"],
         allow_download=config["mnist"]["allow_download"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_data.py"
 
@@ -59,7 +62,7 @@ for _study in ("table2", "table2_tuning"):
             i=r"\d+",
         params:
             study=_study,
-            root=MNIST_ROOT,
+            root=lambda w, input: mnist_root(input.data),
             # Resolved here, so a changed setting (e.g. a new chosen file) reruns the run.
             settings=lambda w, study=_study: (
                 M.table2_settings(config, w.setting, w.column) if study == "table2"
@@ -75,6 +78,8 @@ for _study in ("table2", "table2_tuning"):
             mem_mb=2500,
             runtime=lambda w: mnist_runtime_min(int(w.depth), MNIST_MAX_EPOCHS),
             gpu=config["mnist"]["gpu"],
+        conda:
+            CONDA_ENV
         script:
             "../scripts/mnist_run.py"
 
@@ -93,6 +98,8 @@ rule table2:
         tex=f"{R}/tables/table2.tex",
     log:
         f"{R}/logs/tables/table2.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_table2.py"
 
@@ -110,6 +117,8 @@ rule table2_tuning_table:
         grid=T2["tuning"]["grid"],
     log:
         f"{R}/logs/tables/table2_tuning.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/mnist_tuning_table.py"
 
@@ -133,5 +142,7 @@ rule report_table2:
         train_code=MNIST_CODE,
     log:
         f"{R}/logs/report/table2_report.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/report.py"

@@ -34,6 +34,8 @@ rule runs_data:
         f"{R}/logs/report/runs_data.log",
     params:
         out=lambda w, output: str(Path(output[0]).parent),
+    conda:
+        CONDA_ENV
     script:
         "../scripts/runs_data.py"
 
@@ -47,6 +49,8 @@ rule experiments_runs_data:
         f"{P}/data/table1_experiments_runs.csv",
     log:
         f"{R}/logs/report/experiments_runs_data.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/experiments_runs_data.py"
 
@@ -67,6 +71,8 @@ rule stage_data:
     params:
         train_code=lambda w: PAPER_STAGES[w.stage][1],
         benchmarks=f"{R}/benchmarks",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/stage_data.py"
 
@@ -83,6 +89,8 @@ rule paper_data:
         f"{R}/logs/report/paper_data.log",
     params:
         out=lambda w, output: str(Path(output[0]).parent),
+    conda:
+        CONDA_ENV
     script:
         "../scripts/paper_data.py"
 
@@ -105,6 +113,8 @@ rule paper_statistics:
     params:
         out=lambda w, output: str(Path(output[0]).parent),
         experiments=config["experiments"]["runs"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/paper_statistics.py"
 
@@ -119,6 +129,8 @@ rule calibration_figure:
         pdf=f"{P}/figures/calibration_ranks.pdf",
     log:
         f"{R}/logs/report/calibration_figure.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/calibration_figure.py"
 
@@ -137,6 +149,8 @@ rule table_figures:
         f"{R}/logs/report/table_figures.log",
     params:
         protocols=S.table1_protocols(config),
+    conda:
+        CONDA_ENV
     script:
         "../scripts/table_figures.py"
 
@@ -155,6 +169,8 @@ rule replication:
         f"{P}/tables/table2.tex",
     log:
         f"{R}/logs/report/replication.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/replication.py"
 

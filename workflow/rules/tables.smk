@@ -14,6 +14,8 @@ rule table1:
         f"{R}/logs/tables/table1.log",
     params:
         missing=missing_protocols(),
+    conda:
+        CONDA_ENV
     script:
         "../scripts/table1.py"
 
@@ -29,6 +31,8 @@ rule ablation_table:
         f"{R}/logs/tables/table1_ablation.log",
     params:
         grid_keys=list(config["ablation"]["grid"]),
+    conda:
+        CONDA_ENV
     script:
         "../scripts/ablation_table.py"
 
@@ -46,6 +50,8 @@ rule tuning_table:
     params:
         epochs=config["tuning"]["epochs"],
         grid=config["tuning"]["grid"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/tuning_table.py"
 
@@ -63,6 +69,8 @@ rule tuning_runs_data:
     params:
         epochs=config["tuning"]["epochs"],
         grid=config["tuning"]["grid"],
+    conda:
+        CONDA_ENV
     script:
         "../scripts/tuning_runs_data.py"
 
@@ -81,6 +89,8 @@ rule experiments_table:
     params:
         runs={name: {**run, "cells": in_table1(run["cells"])}
               for name, run in config["experiments"]["runs"].items()},
+    conda:
+        CONDA_ENV
     script:
         "../scripts/experiments_table.py"
 
@@ -114,5 +124,7 @@ rule report_table1:
         f"{R}/logs/report/table1_report.log",
     params:
         train_code=TRAIN_CODE,
+    conda:
+        CONDA_ENV
     script:
         "../scripts/report.py"

@@ -39,5 +39,7 @@ for _study in S.STUDIES:
             # slowest committed cell (tuned, 200 epochs) took 295 s. Both bounds about 2× that.
             mem_mb=1500,
             runtime=30,
+        conda:
+            CONDA_ENV
         script:
             "../scripts/train_cell.py"
