@@ -34,7 +34,7 @@ MNIST_ROOT="${HDNN_MNIST_ROOT:-$WORK/mnist}"
 copy() {  # copy NAME: a fresh copy WORK/NAME of the repository's workflow, reading MNIST_ROOT
     local dst="$WORK/$1"
     mkdir -p "$dst"
-    tar -C "$ROOT" --exclude=__pycache__ -cf - workflow config src .ci/slurm | tar -C "$dst" -xf -
+    tar -C "$ROOT" --exclude=__pycache__ -cf - workflow config src .ci/slurm environment.yml | tar -C "$dst" -xf -
     echo "mnist: {source_dir: $MNIST_ROOT/MNIST/raw}" > "$dst/local.yaml"
 }
 

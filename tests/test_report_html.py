@@ -20,8 +20,8 @@ RESULTS = {f"results/smoke/{path}": caption for path, caption in {
     "tables/table1.md": "table1", "tables/table1.csv": "table1_csv",
     "tables/table1_cells.csv": "table1_cells", "tables/table1_ablation.md": "table1_ablation",
     "tables/table1_tuning.md": "table1_tuning", "tables/table1_experiments.md": "table1_experiments",
-    "figures/figure1.png": "figure1", "data/swiss_roll.png": "data", "data/double_moons.png": "data",
-    "figures/figure2.png": "figure2", "figures/eigenvalues.png": "eigenvalues",
+    "paper/figures/figure1.png": "figure1", "data/swiss_roll.png": "data", "data/double_moons.png": "data",
+    "paper/figures/figure2.png": "figure2", "paper/figures/eigenvalues.png": "eigenvalues",
     "tables/gradients_summary.csv": "gradients_summary",
     "tables/gradients_summary.md": "gradients_summary", "tables/table2.md": "table2",
     "tables/table2.csv": "table2_csv", "tables/table2_tuning.md": "table2_tuning"}.items()}

@@ -142,9 +142,12 @@ rule table_figures:
         table2=f"{P}/data/table2_runs.csv",
         code=PLOT_CODE,
     output:
-        table1=[f"{P}/figures/table1_{protocol}.{ext}" for protocol in S.table1_protocols(config)
-                for ext in ("png", "pdf")],
-        table2=[f"{P}/figures/table2_seeds.{ext}" for ext in ("png", "pdf")],
+        table1=[report(f"{P}/figures/table1_{protocol}.png", caption="../report/table1_seeds.rst", category="Table 1",
+                       subcategory="Seeds against the paper")
+                if ext == "png" else f"{P}/figures/table1_{protocol}.pdf"
+                for protocol in S.table1_protocols(config) for ext in ("png", "pdf")],
+        table2=[report(f"{P}/figures/table2_seeds.png", caption="../report/table2_seeds.rst", category="Table 2",
+                       subcategory="Seeds against the paper"), f"{P}/figures/table2_seeds.pdf"],
     log:
         f"{R}/logs/report/table_figures.log",
     params:
