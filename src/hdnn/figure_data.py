@@ -43,8 +43,9 @@ def load_model(path: str):
 
 def decision_grid(model_path: str, data_path: str, dataset: str, n: int) -> pd.DataFrame:
     """Predicted probability of class 1 on an n × n grid over the paper's plot domain, plus the
-    labelled test points (kind = grid / test)."""
+    labelled test points (kind = grid / test), with the run's protocol, seed, commit and machine."""
     block, W, mu, cfg, data_seed = load_model(model_path)
+    rec = read_json(Path(model_path).with_name("metrics.json"))
     (x0, x1), (y0, y1) = PLOT_DOMAINS[dataset]
     gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     pts = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
@@ -56,8 +57,9 @@ def decision_grid(model_path: str, data_path: str, dataset: str, n: int) -> pd.D
     test = pd.DataFrame({"kind": "test", "x": data["x_test"][:, 0], "y": data["x_test"][:, 1],
                          "value": data["y_test"].numpy().astype(float),
                          "correct": ((test_pred > 0).long() == data["y_test"]).numpy()})
-    return pd.concat([grid, test], ignore_index=True).assign(dataset=dataset, depth=block.depth,
-                                                             T=cfg["T"], arch=block.arch)
+    return pd.concat([grid, test], ignore_index=True).assign(
+        dataset=dataset, depth=block.depth, T=cfg["T"], arch=block.arch, protocol=rec["setting"],
+        seed_index=rec["seed_index"], commit=rec["git_commit"], platform=rec["versions"]["platform"])
 
 
 def figure2_data(metrics_paths, layers) -> pd.DataFrame:

@@ -570,7 +570,30 @@ def _history_section(data: Path, cfg: dict) -> list[str]:
         _md(mean.reset_index().rename(columns={"val_acc": "mean val. acc. %"})), ""]
 
 
-def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None) -> tuple[list[str], str]:
+def _figure1_lines(grids: list[pd.DataFrame], runs: pd.DataFrame | None) -> list[str]:
+    """Figure 1 and where its networks come from (figure1_*.csv.gz), against the committed Table 1
+    runs of the same seeds."""
+    lines = ["Figure 1: decision regions of H1 with the test points.", ""]
+    if grids and "commit" in grids[0]:
+        first = grids[0].iloc[0]
+        accs = []
+        for g in grids:
+            r, test = g.iloc[0], g[g["kind"] == "test"]
+            same = pd.DataFrame() if runs is None else runs[
+                (runs["protocol"] == r["protocol"]) & (runs["dataset"] == r["dataset"])
+                & (runs["arch"] == r["arch"]) & (runs["depth"] == r["depth"]) & (runs["seed_index"] == r["seed_index"])]
+            committed = f" (the committed run: {100 * same['test_acc'].iloc[0]:.2f}%)" if len(same) else ""
+            accs.append(f"{r['dataset']} {100 * test['correct'].mean():.2f}%{committed}")
+        lines = [f"Figure 1: decision regions of {first['arch']} (protocol `{first['protocol']}`, seed "
+                 f"{int(first['seed_index'])}) with the test points. The committed Table 1 runs kept no model "
+                 f"files, so the figure's networks were retrained with the same seeds at commit "
+                 f"{str(first['commit'])[:7]} on `{first['platform']}`: test accuracy {'; '.join(accs)}. "
+                 f"Runs on another machine can differ in rounding (README, reproducibility).", ""]
+    return lines + ["![figure1](figures/figure1.png)", ""]
+
+
+def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None,
+                    figure1: list[str]) -> tuple[list[str], str]:
     if cells is None:
         return ["## Table 1", "", "Pending: no paper/data/table1_cells.csv.", ""], ""
     counts = verdict_counts(cells)
@@ -582,16 +605,14 @@ def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None) -> tu
     lines = ["## Table 1: test accuracy (%), nf = 4", "",
              "Each cell: ours mean ± sd over seeds (the paper's single run). Verdict per cell: "
              "match (no mark), consistent (°: the paper's run within our seeds' [min, max]), off "
-             "(†); hdnn.reporting.verdict. The experiments that move the off cells, the tuning "
+             "(†); hdnn.table1.verdict. The experiments that move the off cells, the tuning "
              "search and the ablation: [table1_report.md](table1_report.md).", "",
              _md(counts.reset_index()), ""]
     frames = table1_frames(cells)
     for protocol, wide in frames.items():
         lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), "",
                   f"![table1 {protocol}](figures/table1_{protocol}.png)", ""]
-    lines += ["Figure 1: decision regions of H1 with the test points.", "",
-              "![figure1](figures/figure1.png)", ""]
-    return lines, table1_latex(frames)
+    return lines + figure1, table1_latex(frames)
 
 
 def _table2_section(runs: pd.DataFrame | None, paper: dict, cfg: dict,
@@ -682,7 +703,8 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
     layers = cfg["figure2"]["layers"]
     claims = _claims_section(_read(data, "claims.csv"), _read(data, "claim_tests.csv"), C.load_spec(),
                              grads, layers, _probe(data, "fc_bias_zeros"))
-    table1, tex1 = _table1_section(t1_cells, t1_runs)
+    grids = [g for d in cfg["figure1"]["cells"] if (g := _read(data, f"figure1_{d}.csv.gz")) is not None]
+    table1, tex1 = _table1_section(t1_cells, t1_runs, _figure1_lines(grids, t1_runs))
     table2, tex2 = _table2_section(t2_runs, paper, cfg, prov)
     rd = cfg["report_dir"]
     lines = [
