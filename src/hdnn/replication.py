@@ -588,7 +588,7 @@ def _figure1_lines(grids: list[pd.DataFrame], runs: pd.DataFrame | None) -> list
                  f"{int(first['seed_index'])}) with the test points. The committed Table 1 runs kept no model "
                  f"files, so the figure's networks were retrained with the same seeds at commit "
                  f"{str(first['commit'])[:7]} on `{first['platform']}`: test accuracy {'; '.join(accs)}. "
-                 f"Runs on another machine can differ in rounding (README, reproducibility).", ""]
+                 f"Runs on another machine can differ in rounding (docs/results.md, reproducibility).", ""]
     return lines + ["![figure1](figures/figure1.png)", ""]
 
 
