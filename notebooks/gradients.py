@@ -24,6 +24,8 @@
 
 # %%
 import json
+from glob import glob
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -31,7 +33,7 @@ import pandas as pd
 import seaborn as sns
 import yaml
 
-from hdnn.runs import PAPER_VALUES, report_dir, require, results_dir
+from hdnn.runs import PAPER_VALUES, figure2_run, report_dir, require, results_dir
 
 RESULTS = results_dir()
 NETWORKS = ["H1", "H1-TI", "FC"]  # the paper's Figure 2
@@ -44,7 +46,7 @@ def read_run(metrics) -> pd.DataFrame:
         time_invariant=rec["config"]["time_invariant"], test_acc=rec["test_acc"])
 
 
-runs = [p for net in NETWORKS for p in sorted((RESULTS / "runs" / "figure2" / net).glob("seed*/metrics.json"))]
+runs = [Path(p) for net in NETWORKS for p in sorted(glob(figure2_run(RESULTS, net, "*")))]
 norms = pd.concat([read_run(p) for p in require(runs, "Figure 2 runs", "gradients")], ignore_index=True)
 # The figure's layers ℓ: those every kind of norm tracks (the batch-mean Jacobian tracks all).
 layers = sorted(set.intersection(*(set(g.layer) for _, g in norms.groupby("kind"))))

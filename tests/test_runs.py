@@ -51,3 +51,13 @@ def test_require_names_the_missing_results_and_the_target(monkeypatch, tmp_path)
     with pytest.raises(FileNotFoundError, match=f"no Figure 2 runs under {tmp_path}"):
         runs.require([], "Figure 2 runs", "gradients")
     assert runs.require([tmp_path], "x", "y") == [tmp_path]
+
+
+def test_run_paths_are_the_ones_the_readme_asks_for():
+    assert runs.cell_run("results", "table1", "paper", "swiss_roll", "H1", 64, 0) == \
+        "results/runs/table1/paper/swiss_roll/H1/depth64/seed0/metrics.json"
+    assert runs.mnist_run("results", "table2", "paper", "H2", 4, 0) == \
+        "results/runs/table2/paper/H2/depth4/seed0/metrics.json"
+    assert runs.figure2_run("results", "H1-TI", 3, "norms.csv.gz") == "results/runs/figure2/H1-TI/seed3/norms.csv.gz"
+    readme = (runs.ROOT / "README.md").read_text()
+    assert runs.cell_run(".venv/bin/snakemake --cores 1 results", "table1", "paper", "swiss_roll", "H1", 64, 0) in readme

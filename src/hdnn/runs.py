@@ -1,9 +1,12 @@
-"""Reading runs back: a run's metrics.json as one table row, and the paper's numbers beside them.
+"""The run contract, and reading runs back.
 
-A run folder holds metrics.json (hdnn.provenance.write_json: config, seed, versions, commit,
-device, wall time, metrics) and, by kind, model.pt and norms.csv.gz. Everything that reports on
-runs reads them through ``collect_runs``; torch-free, so figures and reports never load the
-training stack.
+Every run is one folder: ``cell_run``, ``figure2_run`` and ``mnist_run`` give its path, and the
+rules, collectors and notebooks build paths with them only (the training code writes into the
+folder it is given). The folder holds metrics.json (hdnn.provenance.write_json: config, seed,
+versions, commit, device, wall time, metrics; written last, so it marks a finished run) and, by
+kind, model.pt and norms.csv.gz (hdnn.provenance.NORMS_FILE). Everything that reports on runs reads
+them through ``collect_runs``; torch-free, so figures and reports never load the training stack.
+The path parts may be Snakemake wildcards ("{setting}") or glob patterns ("*").
 """
 
 from __future__ import annotations
@@ -17,6 +20,23 @@ import yaml
 from hdnn.provenance import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
+METRICS = "metrics.json"
+
+
+def cell_run(results, study, setting, dataset, arch, depth, seed, file: str = METRICS) -> str:
+    """A 2-D run (Table 1 and its studies): one seed of a (setting, data set, block, depth) cell."""
+    return f"{results}/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{seed}/{file}"
+
+
+def figure2_run(results, network, seed, file: str = METRICS) -> str:
+    """A Figure 2 run: one seed of a network whose gradient norms were tracked."""
+    return f"{results}/runs/figure2/{network}/seed{seed}/{file}"
+
+
+def mnist_run(results, study, setting, column, depth, seed, file: str = METRICS) -> str:
+    """An MNIST run (Table 2 and its search): one seed of a (setting, column, depth) cell."""
+    return f"{results}/runs/{study}/{setting}/{column}/depth{depth}/seed{seed}/{file}"
+
 PAPER_VALUES = ROOT / "config" / "paper_values.yaml"
 RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
             "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",

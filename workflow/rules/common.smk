@@ -1,9 +1,9 @@
 # Helpers of the rule files (Snakemake's lint wants functions apart from rules).
+from hdnn.runs import METRICS, cell_run, figure2_run, mnist_run
 
 
 def run_paths(study, setting, dataset, arch, depth):
-    return [f"{R}/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/metrics.json"
-            for i in range(S.n_seeds(config, study))]
+    return [cell_run(R, study, setting, dataset, arch, depth, i) for i in range(S.n_seeds(config, study))]
 
 
 def missing_protocols():
@@ -38,13 +38,12 @@ def optional(path):
     return [path] if Path(path).exists() else []
 
 
-def figure2_runs(network, file="metrics.json", seeds=None):
-    return [f"{R}/runs/figure2/{network}/seed{i}/{file}"
-            for i in range(seeds or config["figure2"]["n_seeds"])]
+def figure2_runs(network, file=METRICS, seeds=None):
+    return [figure2_run(R, network, i, file) for i in range(seeds or config["figure2"]["n_seeds"])]
 
 
 def mnist_runs(study, settings, columns, depths, n_seeds):
-    return [f"{R}/runs/{study}/{s}/{c}/depth{d}/seed{i}/metrics.json"
+    return [mnist_run(R, study, s, c, d, i)
             for s in settings for c in columns for d in depths for i in range(n_seeds)]
 
 

@@ -49,8 +49,8 @@ for _study in ("table2", "table2_tuning"):
             data=MNIST_RAW,
             code=MNIST_CODE,
         output:
-            metrics=f"{R}/runs/{_study}/{{setting}}/{{column}}/depth{{depth}}/seed{{i}}/metrics.json",
-            model=f"{R}/runs/{_study}/{{setting}}/{{column}}/depth{{depth}}/seed{{i}}/model.pt",
+            metrics=mnist_run(R, _study, "{setting}", "{column}", "{depth}", "{i}"),
+            model=mnist_run(R, _study, "{setting}", "{column}", "{depth}", "{i}", "model.pt"),
         log:
             f"{R}/logs/runs/{_study}/{{setting}}/{{column}}/depth{{depth}}/seed{{i}}.log",
         benchmark:

@@ -14,8 +14,8 @@ for _study in S.STUDIES:
             data=f"{R}/data/{{dataset}}.pt",
             code=TRAIN_CODE,
         output:
-            [f"{R}/runs/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}/seed{i}/metrics.json"
-               for i in range(S.n_seeds(config, _study))],
+            [cell_run(R, _study, "{setting}", "{dataset}", "{arch}", "{depth}", i)
+             for i in range(S.n_seeds(config, _study))],
         log:
             f"{R}/logs/runs/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.log",
         benchmark:
