@@ -21,6 +21,7 @@ import torch
 
 from hdnn.fast_block import PATH_ENV, PATHS
 from hdnn.mnist_train import MnistConfig, MnistNet, evaluate, make_optimizer, train_epoch
+from timing import cpu_line
 
 EPOCH_IMAGES = 60_000
 EVAL_IMAGES = 70_000  # the training and test sets, evaluated after every epoch
@@ -58,6 +59,7 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(n, 1, 28, 28, generator=g).to(device)
     y = torch.randint(0, 10, (n,), generator=g).to(device)
+    print(cpu_line())
     print(f"{args.arch}, {args.depth} layers, batch {cfg.batch_size}, {args.batches} minibatches "
           f"timed (best of {args.repeats}), extrapolated to {EPOCH_IMAGES} images; torch "
           f"{torch.__version__}, {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}")
@@ -79,7 +81,8 @@ def main() -> None:
             base = base or epoch_s
             print(f"threads {threads}, {getattr(net, 'block_path', 'no block'):13s}: training "
                   f"{epoch_s:6.1f} s per epoch ({base / epoch_s:4.1f}x as fast as the first path; "
-                  f"CPU {train_cpu * EPOCH_IMAGES / n:6.1f} s), evaluation +{eval_epoch_s:5.1f} s, "
+                  f"CPU {train_cpu * EPOCH_IMAGES / n:6.1f} s), evaluation +{eval_epoch_s:5.1f} s "
+                  f"({100 * eval_epoch_s / epoch_s:.0f}% of the epoch), "
                   f"total {epoch_s + eval_epoch_s:6.1f} s per epoch")
 
 if __name__ == "__main__":
