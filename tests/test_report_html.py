@@ -32,7 +32,9 @@ PROBE = """<script>
 const report = async () => {
   const wait = () => new Promise(r => setTimeout(r, 200));
   const shown = () => document.querySelector("#app").textContent;
-  const out = {menu: shown(), subcategories: {}, results: {}};
+  const sidebar = document.querySelector('[class*="bg-slate-900"]');
+  const out = {menu: shown(), subcategories: {}, results: {},
+               sidebar: sidebar ? getComputedStyle(sidebar).backgroundColor : "none"};
   for (const [cat, subs] of Object.entries(categories)) {
     for (const sub of Object.keys(subs)) {
       app.setView({navbarMode: "menu"});  // as a reader goes back, so the list is made anew
@@ -86,6 +88,7 @@ def test_report_renders_every_table_and_figure(smoke_repo, tmp_path):
     run_snakemake(smoke_repo, "--report", str(report), "--configfile", "config/smoke.yaml")
     shown = probe(report, tmp_path)
     assert all(cat in shown["menu"] for cat in CATEGORIES)
+    assert shown["sidebar"] == "rgb(15, 23, 42)"   # opaque (workflow/report/stylesheet.css), not rgba(…, 0.7)
     assert sorted(shown["results"]) == sorted(RESULTS)
     listed = "\n".join(shown["subcategories"].values())
     for path, entry in shown["results"].items():
