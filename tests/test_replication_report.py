@@ -6,9 +6,9 @@ import pytest
 
 from hdnn.provenance import write_json
 from hdnn.config_check import load_config
-from hdnn.replication import (REPORT, STAGES, STATISTICS_FILES, render, stage_provenance,
-                              write_provenance, write_replication, write_runs_data, write_stage_data,
-                              write_statistics)
+from hdnn.collect import (STAGES, STATISTICS_FILES, stage_provenance, write_provenance, write_runs_data,
+                          write_stage_data, write_statistics)
+from hdnn.replication import REPORT, render, write_replication
 from hdnn.table1 import write_table1
 from hdnn.runs import collect_runs
 from hdnn.staleness import MARKER, ROOT

@@ -1,12 +1,9 @@
 """paper/replication.md: the paper's claims checked, its tables and figures beside ours.
 
 Two steps, so that no number in the report is typed by hand:
-- ``write_runs_data``, ``write_stage_data`` and ``write_provenance`` aggregate the runs into
-  ``{report_dir}/data/*.csv`` (per-seed Table 1 and Table 2 rows, each stage's provenance and
-  benchmark files in data/stages/, gathered in provenance.csv and benchmarks.csv), and
-  ``write_statistics`` tests the claims on them;
-- ``render`` is a pure function of that folder and the config: it returns the report and the
-  LaTeX tables, so tests/test_replication_report.py rebuilds them from the committed data.
+- hdnn.collect aggregates the runs into ``{report_dir}/data/*.csv`` and tests the claims on them;
+- ``render`` here is a pure function of that folder and the config: it returns the report and
+  the LaTeX tables, so tests/test_replication_report.py rebuilds them from the committed data.
 
 Render the committed data again (no training): ``python -m hdnn.replication paper`` (the
 statistics files and the report; the calibration figure comes from the rule calibration_figure).
@@ -15,10 +12,8 @@ statistics files and the report; the calibration figure comes from the rule cali
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
 import re
-import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -27,58 +22,19 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hdnn import calibration as K
 from hdnn import claims as C
-from hdnn import controls
 from hdnn import settings as S
-from hdnn.provenance import read_json
 from hdnn.figure2 import gradients_over_seeds
 from hdnn.selection import best_settings
 from hdnn.table1 import table1_frames, table1_latex, verdict_counts
 from hdnn.table2 import table2_frames, table2_latex
-from hdnn.runs import collect_runs, paper_values
+from hdnn.runs import paper_values
 from hdnn.config_check import CONFIG_FILES, load_config
-from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks, sum_per_stage
-from hdnn.staleness import ROOT, marker, training_code_digest
+from hdnn.collect import DATA_FILES, STATISTICS_FILES, read_data, write_statistics
+from hdnn.costs import sum_per_stage
+from hdnn.staleness import ROOT, marker
 
 REPORT = "replication.md"
-TABLE1_RUN_COLUMNS = ["protocol", "dataset", "depth", "arch", "seed_index", "seed", "diverged",
-                      "train_acc", "test_acc", "paper_test_acc", "wall_time_s"]
-TABLE2_RUN_COLUMNS = ["protocol", "column", "arch", "paper_column", "depth", "seed_index", "seed",
-                      "diverged", "train_acc", "test_acc", "paper_train_acc", "paper_test_acc",
-                      "best_epoch_test_acc_selected_on_test", "wall_time_s", "device", "block_path"]
-# The files of paper/data and what each holds (the report lists them).
-DATA_FILES = {
-    "table1_cells.csv": "Table 1 per (protocol, cell): n, mean, sd, min, max (%), the paper's value, the verdict",
-    "table1_runs.csv": "Table 1 per run (seed): accuracies in [0, 1], the paper's value, wall time",
-    "table1_experiments_runs.csv": "the Table 1 experiments and their control arms per run: test accuracy in [0, 1]",
-    "table2_runs.csv": "Table 2 per run (seed): final-epoch accuracies in [0, 1], the paper's values",
-    "gradients_summary.csv": "Figure 2 per network, seed and tracked layer: min and max of each norm over training",
-    "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions, "
-                      "when and at which HEAD it was aggregated (from data/stages/)",
-    "benchmarks.csv": "per job: Snakemake's benchmark file (seconds, CPU time, peak memory)",
-}
-# Written from the files above by write_statistics (rule paper_statistics).
-STATISTICS_FILES = {
-    "claims.csv": "per claim and protocol: verdict, the least favourable unit's estimate and interval, "
-                  "margin, units decided each way, seeds that would decide the undecided",
-    "claim_tests.csv": "per unit of every claim: estimate, interval, p-values raw and Holm-adjusted, verdict",
-    "calibration.csv": "per table and protocol: the paper's single runs against our seeds (outside our "
-                       "range, sign test, mean rank, shift with its bootstrap interval)",
-    "calibration_cells.csv": "per cell: the paper's value, our seeds' summary, the paper's rank among them",
-    "claims_search.csv": "per Table 1 claim and searched setting: the verdict on validation accuracies",
-    "controls.csv": "per Table 1 experiment: its effect on the off cells and on its control arm's cells",
-}
-DATA_FILES.update(STATISTICS_FILES)
-# The report's stages: the name in data/stages/NAME.csv → the name provenance.csv gives it, and
-# the folder of its jobs' benchmark files under {results_dir}/benchmarks/.
-STAGES = {"table1": "Table 1", "table1_experiments": "Table 1 experiments", "table1_tuning": "Table 1 tuning",
-          "table1_ablation": "Table 1 ablation", "figure2": "Figure 2", "table2": "Table 2",
-          "table2_tuning": "Table 2 tuning"}
-STAGE_BENCHMARKS = {"table1": "table1", "table1_experiments": "experiments", "table1_tuning": "tuning",
-                    "table1_ablation": "ablation", "figure2": "figure2", "table2": "table2",
-                    "table2_tuning": "table2_tuning"}
-# Config files the workflow reads (the Snakefile's configfile lines), merged in this order.
 # Table 1's settings: what the paper's text says about each (the values come from the config).
 PAPER_SAYS = {
     "nf": "stated: 4 features, inputs padded with two zeros",
@@ -106,108 +62,6 @@ PROTOCOL_WHY = {
     "tuned": "`paper` with T, lr, epochs, scheme and input placement chosen per (data set, arch) "
              "on validation data (the tuning stage)",
 }
-
-
-# --- step 1: runs → paper/data ----------------------------------------------------------------
-
-def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = None,
-                     root: Path = ROOT) -> dict:
-    """One stage's runs: count, commits, training-code digest (when ``train_code``), wall time
-    summed over runs, seeds per cell, devices and package versions."""
-    records = [read_json(p) for p in metrics_paths]
-    commits = sorted({r.get("git_commit", "unknown") for r in records})
-    # Table 2's column, not its arch: MS1 trained with H2's settings is a cell of its own.
-    per_cell = Counter((r.get("setting"), r.get("dataset"), r.get("column", r.get("arch")), r.get("depth"))
-                       for r in records)
-    devices = Counter(r.get("device", "cpu") for r in records)
-    versions = sorted({", ".join(f"{k} {v}" for k, v in r.get("versions", {}).items()
-                                 if k in ("python", "torch", "numpy", "platform")) for r in records})
-    seeds = sorted(set(per_cell.values()))
-    return {"stage": stage, "runs": len(records), "commits": " ".join(commits),
-            "train_code": ",".join(train_code or []),
-            "digest": training_code_digest(commits, train_code, root) if train_code else "",
-            "wall_time_s": round(sum(r.get("wall_time_s", 0.0) for r in records), 1),
-            "seeds_per_cell": "–".join(map(str, (seeds[0], seeds[-1]) if len(seeds) > 1 else seeds)),
-            "devices": ", ".join(f"{d} {n}" for d, n in devices.items()),
-            "versions": " | ".join(versions)}
-
-
-def _git_head(root: Path) -> str:
-    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
-
-
-def write_runs_data(out_dir: str | Path, table1_csv: str | None = None, table2_csv: str | None = None) -> None:
-    """``out_dir``/table1_runs.csv and table2_runs.csv from the table rules' per-run csv files
-    (results/tables/table{1,2}.csv)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for src, columns, name in ((table1_csv, TABLE1_RUN_COLUMNS, "table1_runs.csv"),
-                               (table2_csv, TABLE2_RUN_COLUMNS, "table2_runs.csv")):
-        if src:
-            df = pd.read_csv(src).rename(columns={"setting": "protocol"})
-            df.reindex(columns=columns).to_csv(out / name, index=False, float_format="%.6g")
-
-
-EXPERIMENT_RUN_COLUMNS = ["experiment", "dataset", "depth", "arch", "seed_index", "seed", "diverged",
-                          "train_acc", "test_acc", "wall_time_s"]
-
-
-def write_experiment_runs(out_csv: str | Path, metrics_paths) -> None:
-    """The Table 1 experiments (and their control arms) per run."""
-    df = collect_runs(metrics_paths).rename(columns={"setting": "experiment"})
-    df.reindex(columns=EXPERIMENT_RUN_COLUMNS).to_csv(out_csv, index=False, float_format="%.6g")
-
-
-def write_stage_data(provenance_csv: str | Path, benchmarks_csv: str | Path, stage: str, metrics_paths,
-                     train_code: list[str] | None = None, bench_dir: str | Path | None = None,
-                     root: Path = ROOT) -> None:
-    """One stage (a key of STAGES): its provenance row (``stage_provenance``, when and at which
-    HEAD it was aggregated) and its jobs' Snakemake benchmark files. Each stage is aggregated on
-    its own, so rerunning one stage never needs the others' runs."""
-    prov = pd.DataFrame([stage_provenance(STAGES[stage], metrics_paths, train_code, root)])
-    prov["aggregated_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    prov["head"] = _git_head(root)
-    Path(provenance_csv).parent.mkdir(parents=True, exist_ok=True)
-    prov.to_csv(provenance_csv, index=False)
-    bench = read_benchmarks(bench_dir or "")
-    bench[bench["stage"] == STAGE_BENCHMARKS[stage]].to_csv(benchmarks_csv, index=False)
-
-
-def write_provenance(out_dir: str | Path, stage_files, benchmark_files) -> None:
-    """``out_dir``/provenance.csv and benchmarks.csv: the stages' files, in STAGES' order."""
-    out = Path(out_dir)
-    pd.concat([pd.read_csv(f) for f in stage_files], ignore_index=True).to_csv(out / "provenance.csv", index=False)
-    pd.concat([pd.read_csv(f) for f in benchmark_files], ignore_index=True).reindex(
-        columns=BENCHMARK_COLUMNS).to_csv(out / "benchmarks.csv", index=False)
-
-
-def write_statistics(data_dir: str | Path, layers, spec_path: str | Path = C.SPEC_FILE,
-                     paper: dict | None = None, experiments: dict | None = None) -> None:
-    """``data_dir``/STATISTICS_FILES from its per-run files, the claims' spec (config/claims.yaml)
-    and the config's experiments.runs (their control arms)."""
-    data, spec = Path(data_dir), C.load_spec(spec_path)
-    t1, t2 = _read(data, "table1_runs.csv"), _read(data, "table2_runs.csv")
-    summary, tests = C.evaluate(t1, t2, _read(data, "gradients_summary.csv"), layers, spec, paper)
-    boot = spec["calibration"]
-    frames = {"claims.csv": summary, "claim_tests.csv": tests,
-              "calibration.csv": K.summarize(t1, t2, paper, spec["alpha"], boot["bootstrap_resamples"],
-                                             boot["bootstrap_seed"]),
-              "calibration_cells.csv": K.cells(t1, t2, paper)}
-    frames["claims_search.csv"] = C.robustness(_read(data, "table1_tuning_runs.csv"), spec)
-    exp = _read(data, "table1_experiments_runs.csv")
-    frames["controls.csv"] = controls.effects(
-        t1 if t1 is not None else pd.DataFrame(columns=["protocol", *controls.CELL, "test_acc"]),
-        exp if exp is not None else pd.DataFrame(columns=["experiment", *controls.CELL, "test_acc"]),
-        experiments or {})
-    for name, frame in frames.items():
-        frame.to_csv(data / name, index=False, float_format="%.6g")
-
-
-# --- step 2: paper/data → replication.md --------------------------------------------------------
-
-def _read(data: Path, name: str) -> pd.DataFrame | None:
-    return pd.read_csv(data / name) if (data / name).is_file() else None
 
 
 def _md(df: pd.DataFrame, **kw) -> str:
@@ -476,7 +330,7 @@ PROBES = {"paper_protocol_validation": "table1_tuning_runs.csv", "fc_bias_zeros"
 
 
 def _probe(data: Path, name: str) -> pd.DataFrame | None:
-    return _read(data.parent / "probes" / name / "data", PROBES[name])
+    return read_data(data.parent / "probes" / name / "data", PROBES[name])
 
 
 def _controls_section(ctrl: pd.DataFrame | None) -> list[str]:
@@ -509,7 +363,7 @@ def _controls_section(ctrl: pd.DataFrame | None) -> list[str]:
 
 def _search_check(data: Path, cfg: dict) -> list[str]:
     """Does the committed search data (table1_tuning_runs.csv) choose the committed tuned settings?"""
-    search = _read(data, "table1_tuning_runs.csv")
+    search = read_data(data, "table1_tuning_runs.csv")
     chosen_path = Path(cfg["table1"]["tuned"])
     if search is None or not chosen_path.is_file():
         return []
@@ -530,7 +384,7 @@ def _search_check(data: Path, cfg: dict) -> list[str]:
                      "mean val. acc. %": round(100 * mine["mean_val_acc"].iloc[0], 2) if len(mine) else "–",
                      "best in the data": ", ".join(f"{k} {best[k]}" for k in keys),
                      "its mean val. acc. %": round(100 * best["mean_val_acc"], 2)})
-    commits = _read(data, "stages/table1_tuning.csv")
+    commits = read_data(data, "stages/table1_tuning.csv")
     made = f" (commits {commits['commits'].iloc[0]})" if commits is not None else ""
     lines = [f"*Check: the tuned protocol's search data choose its committed settings.* The search's "
              f"runs in [`data/table1_tuning_runs.csv`](data/table1_tuning_runs.csv){made} choose the "
@@ -665,7 +519,7 @@ def _figure2_section(grads: pd.DataFrame | None, layers) -> list[str]:
 
 
 def _provenance_section(data: Path, cfg: dict, prov: pd.DataFrame | None) -> list[str]:
-    bench = _read(data, "benchmarks.csv")
+    bench = read_data(data, "benchmarks.csv")
     lines = ["## Provenance", ""]
     if prov is None:
         return lines + ["Pending: no paper/data/provenance.csv.", ""]
@@ -697,13 +551,13 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
     """The report and LaTeX tables (paths relative to the report's folder → text), from
     ``data_dir`` (paper/data) and the config only. Missing data make their section pending."""
     data, paper = Path(data_dir), paper or paper_values()
-    t1_cells, t1_runs = _read(data, "table1_cells.csv"), _read(data, "table1_runs.csv")
-    t2_runs, grads = _read(data, "table2_runs.csv"), _read(data, "gradients_summary.csv")
-    prov = _read(data, "provenance.csv")
+    t1_cells, t1_runs = read_data(data, "table1_cells.csv"), read_data(data, "table1_runs.csv")
+    t2_runs, grads = read_data(data, "table2_runs.csv"), read_data(data, "gradients_summary.csv")
+    prov = read_data(data, "provenance.csv")
     layers = cfg["figure2"]["layers"]
-    claims = _claims_section(_read(data, "claims.csv"), _read(data, "claim_tests.csv"), C.load_spec(),
+    claims = _claims_section(read_data(data, "claims.csv"), read_data(data, "claim_tests.csv"), C.load_spec(),
                              grads, layers, _probe(data, "fc_bias_zeros"))
-    grids = [g for d in cfg["figure1"]["cells"] if (g := _read(data, f"figure1_{d}.csv.gz")) is not None]
+    grids = [g for d in cfg["figure1"]["cells"] if (g := read_data(data, f"figure1_{d}.csv.gz")) is not None]
     table1, tex1 = _table1_section(t1_cells, t1_runs, _figure1_lines(grids, t1_runs))
     table2, tex2 = _table2_section(t2_runs, paper, cfg, prov)
     rd = cfg["report_dir"]
@@ -724,9 +578,9 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
         "snakemake --cores all ablation        # a diagnostic, chooses nothing",
         f"python -m hdnn.replication {rd}         # this page again from {rd}/data/, no training",
         f"python -m hdnn.staleness {rd}           # were the runs made by the training code at HEAD?",
-        "```", "", *claims, *_robustness_section(_read(data, "claims_search.csv")),
-        *_calibration_section(_read(data, "calibration.csv")), *_history_section(data, cfg),
-        *_controls_section(_read(data, "controls.csv")),
+        "```", "", *claims, *_robustness_section(read_data(data, "claims_search.csv")),
+        *_calibration_section(read_data(data, "calibration.csv")), *_history_section(data, cfg),
+        *_controls_section(read_data(data, "controls.csv")),
         *table1, *table2, *_figure2_section(grads, layers),
         *_settings_section(cfg), *_provenance_section(data, cfg, prov)]
     out = {REPORT: "\n".join(lines)}

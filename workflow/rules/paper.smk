@@ -3,10 +3,11 @@
 # {report_dir}/replication.md rendered from that folder and the config alone
 # (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
-from hdnn.replication import PROBES, STATISTICS_FILES
+from hdnn.collect import STATISTICS_FILES
+from hdnn.replication import PROBES
 
 
-PAPER_STAGES = {  # stage (hdnn.replication.STAGES) → (its runs, the training code its provenance marker covers, or None)
+PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code its provenance marker covers, or None)
     "table1": (cells("table1"), TRAIN_CODE),
     "table1_experiments": (cells("experiments"), TRAIN_CODE),
     "table1_tuning": (existing(cells("tuning")), None),
@@ -19,7 +20,9 @@ PAPER_STAGES = {  # stage (hdnn.replication.STAGES) → (its runs, the training 
 }
 # What replication.py imports of the tables' modules: every rule that runs it lists them.
 TABLES_CODE = list(dict.fromkeys(TABLE1_CODE + TABLE2_CODE + SELECTION_CODE))
-DATA_CODE = TABLES_CODE + [f"{SRC}{f}" for f in ("replication.py", "staleness.py", "costs.py")]
+# The collector (runs → data/) and what it imports; the report adds its own modules.
+DATA_CODE = [f"{SRC}{f}" for f in ("collect.py", "runs.py", "staleness.py", "costs.py", "claims.py",
+                                   "calibration.py", "statistics.py", "controls.py")]
 
 
 rule runs_data:
@@ -103,9 +106,7 @@ rule paper_statistics:
                                               "table1_experiments_runs.csv")],
         search=optional(f"{P}/data/table1_tuning_runs.csv"),  # written by `snakemake tuning`
         spec="config/claims.yaml",
-        code=TABLES_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "calibration.py", "statistics.py",
-                                                  "controls.py")]
-        + ["config/paper_values.yaml"],
+        code=DATA_CODE + ["config/paper_values.yaml"],
     output:
         [f"{P}/data/{name}" for name in STATISTICS_FILES],
     log:
@@ -165,7 +166,8 @@ rule replication:
         figures=rules.calibration_figure.output + rules.table_figures.output,
         # Probes the report reads when they have run (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
         probes=[p for name, f in PROBES.items() for p in optional(f"{P}/probes/{name}/data/{f}")],
-        code=TABLES_CODE + [f"{SRC}{f}" for f in ("replication.py", "claims.py", "costs.py")] + ["config/paper_values.yaml"],
+        code=TABLES_CODE + DATA_CODE + [f"{SRC}{f}" for f in ("replication.py", "figure2.py", "config_check.py")]
+        + ["config/paper_values.yaml"],
     output:
         f"{P}/replication.md",
         f"{P}/tables/table1.tex",

@@ -1,5 +1,5 @@
 from hdnn.joblog import setup_logging
-from hdnn.replication import write_experiment_runs
+from hdnn.collect import write_experiment_runs
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)

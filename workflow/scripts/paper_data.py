@@ -1,5 +1,5 @@
 from hdnn.joblog import setup_logging
-from hdnn.replication import write_provenance
+from hdnn.collect import write_provenance
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)

@@ -1,5 +1,5 @@
 from hdnn.joblog import setup_logging
-from hdnn.replication import write_runs_data
+from hdnn.collect import write_runs_data
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
