@@ -118,8 +118,13 @@ def plot_figure2(csv: str, protocol: str, png: str, pdf: str) -> None:
             if not pd.isna(first["paper_norm_low"]) and kind == "mean_jacobian":
                 band = ax.axhspan(first["paper_norm_low"], first["paper_norm_high"], color="0.5", alpha=0.2)
             ax.set_yscale("log")
-            ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # decades only
-            ax.tick_params(labelsize=8)
+            low, high = ax.get_ylim()
+            if high < 10 * low:   # under a decade: label 2, 3, 5 (one decade label would be all)
+                ax.yaxis.set_minor_locator(matplotlib.ticker.LogLocator(subs=(2, 3, 5)))
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            else:                 # decades only
+                ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+            ax.tick_params(which="both", labelsize=8)
             if row == 0:
                 variant = "time-invariant" if first["time_invariant"] else "time-varying"
                 ax.set_title(f"{network}: {int(first['depth'])} layers, {variant}\n"
