@@ -16,8 +16,9 @@ LIMIT="${SMOKE_LIMIT_S:-1200}"
 TARGETS=(ablation tuning tuning_table2 all paper)  # tests/conftest.py's SMOKE_TARGETS
 # CI's cluster only: squeue as the status command (no slurmdbd, so sacct knows no jobs), a short
 # wait before the first status check, no account, and group jobs no wider than the node.
+CPUS="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"  # nproc alone obeys OMP_NUM_THREADS
 CI_SLURM=(--profile workflow/profiles/slurm --slurm-status-command squeue
-          --slurm-init-seconds-before-status-checks 3 --slurm-no-account --cores "$(nproc)")
+          --slurm-init-seconds-before-status-checks 3 --slurm-no-account --cores "$CPUS")
 
 if [ -n "${SLURM_ONLY:-}" ]; then
     WORK="$SLURM_ONLY"; mkdir -p "$WORK"
@@ -70,7 +71,7 @@ fi
 # the numbers cannot depend on timing (one thread per job either way).
 start=$SECONDS
 failed=0
-run local --cores "$(nproc)" & local_pid=$!
+run local --cores "$CPUS" & local_pid=$!
 run slurm "${CI_SLURM[@]}" & slurm_pid=$!
 wait $local_pid || failed=1
 wait $slurm_pid || failed=1

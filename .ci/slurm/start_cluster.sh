@@ -17,8 +17,9 @@ running() { [ -f "$1" ] && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" = "$(
 stop() { if running "$1"; then kill "$(cat "$1")"; while running "$1"; do sleep 0.5; done; fi; }
 
 host="$(hostname -s)"
+cpus="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"  # nproc alone obeys OMP_NUM_THREADS (CI sets 1)
 mem_mb=$(( $(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024 * 9 / 10 ))  # 10% headroom
-new="$(sed -e "s/@HOST@/$host/g" -e "s/@CPUS@/$(nproc)/g" -e "s/@MEM_MB@/$mem_mb/g" \
+new="$(sed -e "s/@HOST@/$host/g" -e "s/@CPUS@/$cpus/g" -e "s/@MEM_MB@/$mem_mb/g" \
     "$HERE/slurm.conf.in")"
 if [ ! -f "$CONF" ] || [ "$new" != "$(cat "$CONF")" ]; then
     stop /run/slurmd.pid
