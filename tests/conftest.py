@@ -43,11 +43,9 @@ def config_problems(text: str) -> str:
     import yaml
     from snakemake.utils import update_config
 
-    from hdnn.config_check import CONFIG_FILES, ConfigError, check_config
+    from hdnn.config_check import ConfigError, check_config, merge_config
 
-    config: dict = {}
-    for name in CONFIG_FILES:
-        update_config(config, yaml.safe_load((ROOT / name).read_text()))
+    config = merge_config()
     update_config(config, yaml.safe_load(text))
     try:
         check_config(config)

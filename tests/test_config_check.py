@@ -9,13 +9,11 @@ from snakemake.utils import update_config
 
 from conftest import ROOT, copy_repo, run_snakemake
 from hdnn.blocks import ARCHS
-from hdnn.config_check import CONFIG_FILES, ConfigError, check_config, select_experiments
+from hdnn.config_check import CONFIG_FILES, ConfigError, check_config, merge_config, select_experiments
 from hdnn.mnist import IDX_FILES
 
 def load(*extra: str, overrides: dict | None = None) -> dict:
-    config = {}
-    for name in [*CONFIG_FILES, *(f"config/{e}" for e in extra)]:
-        update_config(config, yaml.safe_load((ROOT / name).read_text()))
+    config = merge_config([*CONFIG_FILES, *(f"config/{e}" for e in extra)])
     update_config(config, overrides or {})
     return config
 

@@ -201,15 +201,20 @@ def select_experiments(config: dict) -> dict:
     return config
 
 
-def load_config(root: Path = ROOT, files=CONFIG_FILES) -> dict:
-    """The workflow's config outside Snakemake: its files merged as Snakemake merges them, checked,
-    and its experiments selected, as the Snakefile does."""
+def merge_config(files=CONFIG_FILES, root: Path = ROOT) -> dict:
+    """The config files merged in order as Snakemake merges them (nested keys updated), unchecked."""
     from snakemake.utils import update_config
 
     config: dict = {}
     for name in files:
         update_config(config, yaml.safe_load((Path(root) / name).read_text()) or {})
-    return select_experiments(check_config(config))
+    return config
+
+
+def load_config(root: Path = ROOT, files=CONFIG_FILES) -> dict:
+    """The workflow's config outside Snakemake: merged, checked and its experiments selected, as
+    the Snakefile does."""
+    return select_experiments(check_config(merge_config(files, root)))
 
 
 def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:

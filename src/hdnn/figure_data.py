@@ -16,6 +16,7 @@ from hdnn.blocks import make_block
 from hdnn.data import PLOT_DOMAINS, pad_inputs, run_dataset
 from hdnn.figure2 import figure2_paper
 from hdnn.provenance import NORMS_FILE, read_json
+from hdnn.runs import METRICS
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, digits: int | None = 7) -> None:
@@ -45,7 +46,7 @@ def decision_grid(model_path: str, data_path: str, dataset: str, n: int) -> pd.D
     """Predicted probability of class 1 on an n × n grid over the paper's plot domain, plus the
     labelled test points (kind = grid / test), with the run's protocol, seed, commit and machine."""
     block, W, mu, cfg, data_seed = load_model(model_path)
-    rec = read_json(Path(model_path).with_name("metrics.json"))
+    rec = read_json(Path(model_path).with_name(METRICS))
     (x0, x1), (y0, y1) = PLOT_DOMAINS[dataset]
     gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     pts = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)

@@ -21,6 +21,10 @@ from hdnn.provenance import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = "metrics.json"
+PAPER_VALUES = ROOT / "config" / "paper_values.yaml"
+RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
+            "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",
+            "wall_time_s", "params_per_layer", "device")
 
 
 def cell_run(results, study, setting, dataset, arch, depth, seed, file: str = METRICS) -> str:
@@ -36,11 +40,6 @@ def figure2_run(results, network, seed, file: str = METRICS) -> str:
 def mnist_run(results, study, setting, column, depth, seed, file: str = METRICS) -> str:
     """An MNIST run (Table 2 and its search): one seed of a (setting, column, depth) cell."""
     return f"{results}/runs/{study}/{setting}/{column}/depth{depth}/seed{seed}/{file}"
-
-PAPER_VALUES = ROOT / "config" / "paper_values.yaml"
-RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
-            "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",
-            "wall_time_s", "params_per_layer", "device")
 
 
 def paper_values(path: str | Path = PAPER_VALUES) -> dict:
