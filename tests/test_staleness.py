@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from hdnn.provenance import write_json
-from hdnn.staleness import ROOT, check, code_digest, provenance_lines
+from hdnn.staleness import ROOT, check, code_digest, provenance_lines, review
 
 CHECKED_REPORTS = ("table1_report.md", "figure2_report.md", "replication.md")
 
@@ -62,7 +62,7 @@ def test_a_change_to_training_code_makes_the_report_stale(repo):
 def test_runs_from_uncommitted_code_are_always_stale(repo, commit):
     root, _ = repo
     write_report(root, commit)
-    assert "not all made by one committed training code" in check(root / "paper", root)[0]
+    assert "not all made by committed training code" in check(root / "paper", root)[0]
 
 
 @pytest.mark.parametrize("change,fresh", [("README.md", True), ("train.py", False)])
@@ -79,4 +79,83 @@ def test_runs_at_several_commits_need_the_same_training_code(repo, change, fresh
     (root / "paper").mkdir()
     (root / "paper" / "report.md").write_text("\n".join(lines))
     problems = check(root / "paper", root)
-    assert problems == [] if fresh else "not all made by one committed training code" in problems[0]
+    assert problems == [] if fresh else "other than HEAD's" in problems[0]
+
+
+# -- the digest of meaning: documentation and layout do not count, a constant does -----------------
+
+PY = '''"""Training."""
+LR = 0.05  # the authors' rate
+
+
+def step(x):
+    """One step."""
+    return x - LR * x
+'''
+CPP = '''#include <cmath>
+// tile of 16 floats
+constexpr int T = 16;
+float f(float x) { return x - -x; /* twice x */ }
+'''
+
+
+@pytest.mark.parametrize("name,text,edit,same", [
+    ("a.py", PY, lambda t: t.replace('"""One step."""', '"""One step of the method (eq. 4)."""'), True),
+    ("a.py", PY, lambda t: t.replace("# the authors' rate", "# from their code"), True),
+    ("a.py", PY, lambda t: t.replace("return x - LR * x", "return (x -\n            LR * x)"), True),
+    ("a.py", PY, lambda t: t.replace('"""Training."""\n', ""), True),
+    ("a.py", PY, lambda t: t.replace("0.05", "0.04"), False),
+    ("a.py", PY, lambda t: t.replace("x - LR", "x + LR"), False),
+    ("a.cpp", CPP, lambda t: t.replace("// tile of 16 floats", "/* the tile:\n 16 floats */"), True),
+    ("a.cpp", CPP, lambda t: t.replace("float f(float x) {", "float f(float x)\n{\n   "), True),
+    ("a.cpp", CPP, lambda t: t.replace("= 16", "= 8"), False),
+    ("a.cpp", CPP, lambda t: t.replace("x - -x", "x --x"), False),
+    ("a.cpp", CPP, lambda t: t.replace("#include <cmath>", "#include <math.h>"), False),
+])
+def test_the_digest_follows_meaning_not_layout(tmp_path, name, text, edit, same):
+    (tmp_path / name).write_text(text)
+    before = code_digest([name], root=tmp_path)
+    (tmp_path / name).write_text(edit(text))
+    assert (code_digest([name], root=tmp_path) == before) is same
+
+
+def test_a_documentation_only_change_keeps_the_report_fresh(repo):
+    root, _ = repo
+    write_report(root)
+    (root / "train.py").write_text('"""The learning rate."""\nlr = 0.05  # the authors\' value\n')
+    assert check(root / "paper", root) == []
+
+
+# -- certificates: runs at another digest accepted only through a certificate to HEAD's ------------
+
+def write_certificate(root, runs_digest, rerun_digest, verdict, files=("train.py",)):
+    import pandas as pd
+    folder = root / "paper" / "data" / "certificates"
+    folder.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame([{"metric": "test_acc", "largest_abs_difference": 0.1, "tolerance": 0.5, "verdict": verdict,
+                   "certificate": verdict, "runs_digest": runs_digest, "rerun_digest": rerun_digest,
+                   "files": ",".join(files)}]).to_csv(folder / "stage.csv", index=False)
+
+
+@pytest.mark.parametrize("verdict,certifies", [("identical", True), ("equivalent", True), ("different", False)])
+def test_a_certificate_to_heads_digest_keeps_the_report_fresh(repo, verdict, certifies):
+    root, _ = repo
+    write_report(root)
+    old = code_digest(["train.py"], root=root)
+    (root / "train.py").write_text("lr = 0.05 * 1.0\n")
+    write_certificate(root, old, code_digest(["train.py"], root=root), verdict)
+    problems, notes = review(root / "paper", root)
+    assert (problems == [] and "stage.csv: " + verdict in notes[0]) if certifies else \
+        "no certificate carries it" in problems[0]
+
+
+@pytest.mark.parametrize("which", ["runs", "rerun", "files"])
+def test_a_certificate_between_other_digests_or_files_certifies_nothing(repo, which):
+    root, _ = repo
+    write_report(root)
+    old = code_digest(["train.py"], root=root)
+    (root / "train.py").write_text("lr = 0.01\n")
+    new = code_digest(["train.py"], root=root)
+    write_certificate(root, "0" * 64 if which == "runs" else old, "0" * 64 if which == "rerun" else new,
+                      "equivalent", ("train.py", "other.py") if which == "files" else ("train.py",))
+    assert "no certificate carries it" in check(root / "paper", root)[0]

@@ -2,7 +2,7 @@
 
 Every block maps a state ``y0`` of shape ``(batch, nf)`` or ``(batch, nf, *spatial)`` (features on
 dim 1; the same layer acts at every spatial position) through ``depth`` layers. The equations are
-those of ../shared/paper/REFERENCE.md, written here in row-vector form (``y @ K.T`` is ``K y``).
+those of docs/paper.md, written here in row-vector form (``y @ K.T`` is ``K y``).
 Weights of all layers are stored stacked, with a leading dimension of ``depth`` (or 1 when the
 block is time-invariant), so a forward pass does no Python work beyond the layer loop.
 """
@@ -38,7 +38,7 @@ def j_matrix(arch: str, nf: int, dtype=None, device=None) -> torch.Tensor:
         m = nf // 2
         eye = torch.eye(m, dtype=dtype, device=device)
         zero = torch.zeros(m, m, dtype=dtype, device=device)
-        # Paper's J = [[0, I], [-I, 0]]; the authors' code uses its negative (REFERENCE.md).
+        # Paper's J = [[0, I], [-I, 0]]; the authors' code uses its negative (docs/paper.md).
         return torch.cat([torch.cat([zero, eye], 1), torch.cat([-eye, zero], 1)], 0)
     if arch == "H2":
         ones = torch.ones(nf, nf, dtype=dtype, device=device)
@@ -80,7 +80,7 @@ class Block(nn.Module):
         raise NotImplementedError
 
     def _effective(self, raw: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-        """Effective weights (REFERENCE.md's notation) of all layers from raw parameters."""
+        """Effective weights (docs/paper.md's notation) of all layers from raw parameters."""
         return dict(self.named_parameters()) if raw is None else raw
 
     def _prepare(self, eff: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -126,7 +126,7 @@ class Block(nn.Module):
         return torch.stack(self.run_channels_last(y0.movedim(1, -1), keep=True)).movedim(-1, 2)
 
     def weights(self, j: int) -> dict[str, torch.Tensor]:
-        """Layer j's effective weights in REFERENCE.md's notation."""
+        """Layer j's effective weights in docs/paper.md's notation."""
         _check(_is_int(j) and 0 <= j < self.depth, "j", j,
                f"a layer index in 0..{self.depth - 1}")
         return self._layer(self._effective(), j)
@@ -282,7 +282,7 @@ def make_block(arch: str, nf: int, depth: int, h: float, time_invariant: bool = 
     """Build one of the paper's blocks.
 
     Weights default to N(0, 1) as in the authors' code; biases default to zero (our reading:
-    REFERENCE.md only states the weights' law). Both are arguments.
+    docs/paper.md only states the weights' law). Both are arguments.
     """
     _check(arch in _CLASSES, "arch", arch, f"one of {', '.join(ARCHS)}")
     return _CLASSES[arch](nf, depth, h, time_invariant, weight_init, bias_init)

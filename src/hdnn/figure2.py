@@ -41,15 +41,16 @@ def lemma3_ratio(eigs: pd.DataFrame) -> float:
     return float(eigs["re"].abs().max() / np.hypot(eigs["re"], eigs["im"]).max())
 
 
-def gradients_summary(paths, eigenvalues_csv: str, window: int, threshold: float,
+def gradients_summary(paths, eigenvalues_csv: str | None, window: int, threshold: float,
                       paper: dict | None = None) -> pd.DataFrame:
     """One row per run, kind and tracked layer ℓ: min and max of ‖∂y_N/∂y_ℓ‖₂ over training,
     with the run's test accuracy, stall iteration and (for the eigenvalue network) Lemma 3's
-    ratio on its trained weights, and the paper's numbers (NaN where the paper has none)."""
+    ratio on its trained weights (NaN without ``eigenvalues_csv``), and the paper's numbers (NaN
+    where the paper has none)."""
     runs = collect_runs(paths).rename(columns={"setting": "network",
                                                "cfg_time_invariant": "time_invariant"})
-    eigs = pd.read_csv(eigenvalues_csv)
-    ratios = {key: lemma3_ratio(g) for key, g in eigs.groupby(["network", "seed_index"])}
+    eigs = pd.read_csv(eigenvalues_csv) if eigenvalues_csv else None
+    ratios = {} if eigs is None else {key: lemma3_ratio(g) for key, g in eigs.groupby(["network", "seed_index"])}
     frames = []
     for r in runs.itertuples():
         norms = pd.read_csv(Path(r.path).with_name(NORMS_FILE))

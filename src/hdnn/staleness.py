@@ -5,9 +5,11 @@ training code (the files that are inputs of the training rules) at that commit:
 
     <!-- training-code sha256=<hex> files=src/hdnn/blocks.py,src/hdnn/data.py,... -->
 
-``check`` recomputes the digest from the files as they are now and names every report whose
-runs were made with other training code, or with uncommitted changes. Usage (CI runs it through
-tests/test_staleness.py):
+The digest is of the code's meaning (``meaning``): comments, docstrings and layout do not count.
+``check`` recomputes it from the files as they are now and names every report whose runs were
+made with other training code, or with uncommitted changes, unless a certificate (hdnn.certify)
+shows a rerun sample at HEAD agreeing with them. Usage (CI runs it through
+tests/test_staleness.py, the before-stop hook runs the command):
 
     python -m hdnn.staleness paper
 """
@@ -15,6 +17,7 @@ tests/test_staleness.py):
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import re
 import subprocess
@@ -27,8 +30,52 @@ ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"<!-- training-code sha256=(\S+) files=(\S+) -->")
 
 
+# C and C++ tokens: literals whole, multi-character operators whole (so `a - -b` and `a --b` differ).
+_C_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|[A-Za-z_]\w*|\.?\d[\w.]*'
+                      r"|->|\+\+|--|<<=|>>=|<<|>>|<=|>=|==|!=|&&|\|\||::|[-+*/%&|^]=|\S")
+_C_COMMENT = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|//[^\n]*|/\*.*?\*/', re.S)
+
+
+def _python_meaning(text: str) -> str:
+    """The module without comments, docstrings or formatting: its syntax tree written back."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
+def _c_meaning(text: str) -> str:
+    """The token stream without comments; a preprocessor line stays one line (it ends there)."""
+    text = _C_COMMENT.sub(lambda m: " " if m.group().startswith("/") else m.group(), text)
+    text = text.replace("\\\n", " ")
+    lines = (" ".join(_C_TOKEN.findall(line)) for line in text.splitlines())
+    out, statement = [], []
+    for line in filter(None, lines):
+        if line.startswith("#"):
+            out += [" ".join(statement), line] if statement else [line]
+            statement = []
+        else:
+            statement.append(line)
+    return "\n".join(out + [" ".join(statement)])
+
+
+MEANING = {".py": _python_meaning, ".c": _c_meaning, ".cc": _c_meaning, ".cpp": _c_meaning, ".h": _c_meaning}
+
+
+def meaning(name: str, data: bytes) -> bytes:
+    """What a training file computes, not how it is written: Python without comments, docstrings
+    or formatting; C/C++ without comments or layout; any other file as its bytes."""
+    normalise = MEANING.get(Path(name).suffix)
+    return normalise(data.decode()).encode() if normalise else data
+
+
 def code_digest(files: list[str], commit: str | None = None, root: Path = ROOT) -> str:
-    """sha256 over the files' paths and bytes: as they are now, or at ``commit`` (from git)."""
+    """sha256 over the files' paths and meaning (``meaning``): as they are now, or at ``commit``
+    (from git). A documentation-only change keeps it; a changed constant changes it."""
     h = hashlib.sha256()
     for name in sorted(files):
         if commit is None:
@@ -36,20 +83,23 @@ def code_digest(files: list[str], commit: str | None = None, root: Path = ROOT) 
         else:
             data = subprocess.run(["git", "show", f"{commit}:{name}"], cwd=root, capture_output=True,
                                   check=True).stdout
-        h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+        h.update(name.encode() + b"\0" + hashlib.sha256(meaning(name, data)).digest())
     return h.hexdigest()
 
 
 def training_code_digest(commits, train_code: list[str], root: Path = ROOT) -> str:
-    """The training code's digest at the runs' commits; "none" for a dirty tree, a run outside
-    git, or commits whose training code differs: a report carrying it is always stale."""
+    """The training code's digest at the runs' commits, several joined by "+" (each must be HEAD's
+    or certified to it); "none" for a dirty tree or a run outside git: a report carrying it is
+    always stale."""
     digests = set()
     for c in commits:
+        if not re.fullmatch(r"[0-9a-f]{40}", c):
+            return "none"
         try:
-            digests.add(code_digest(train_code, c, root) if re.fullmatch(r"[0-9a-f]{40}", c) else "none")
+            digests.add(code_digest(train_code, c, root))
         except (OSError, subprocess.CalledProcessError):
-            digests.add("none")
-    return digests.pop() if len(digests) == 1 else "none"
+            return "none"
+    return "+".join(sorted(digests)) or "none"
 
 
 def marker(digest: str, train_code: list[str]) -> str:
@@ -68,29 +118,50 @@ def provenance_lines(metrics_paths, train_code: list[str], root: Path = ROOT) ->
     return lines + [marker(training_code_digest(commits, train_code, root), train_code), ""]
 
 
-def check(report_dir: str | Path, root: Path = ROOT) -> list[str]:
-    """Problems with the reports in ``report_dir`` (empty: every report is fresh)."""
-    problems = []
+def review(report_dir: str | Path, root: Path = ROOT) -> tuple[list[str], list[str]]:
+    """(problems, notes) of the reports in ``report_dir``: a report is fresh when each digest of its
+    runs is HEAD's or carried to HEAD's by a certificate in ``report_dir``/data/certificates
+    (hdnn.certify); the notes name each certificate used."""
+    from hdnn.certify import certified  # pandas: only where a certificate is read
+
+    problems, notes = [], []
     for report in sorted(Path(report_dir).glob("*.md")):
-        for digest, files in MARKER.findall(report.read_text()):
+        for digests, files in MARKER.findall(report.read_text()):
             files = files.split(",")
             missing = [f for f in files if not (root / f).is_file()]
             if missing:
                 problems.append(f"{report}: training code {missing} is gone: rerun its runs")
-            elif digest == "none":
-                problems.append(f"{report}: its runs were not all made by one committed training "
-                                f"code: rerun them")
-            elif digest != code_digest(files, root=root):
-                problems.append(f"{report}: made with training code other than HEAD's "
-                                f"({', '.join(files)}): rerun the runs and regenerate it")
-    return problems
+                continue
+            if digests == "none":
+                problems.append(f"{report}: its runs were not all made by committed training code: rerun them")
+                continue
+            head = code_digest(files, root=root)
+            for digest in digests.split("+"):
+                if digest == head:
+                    continue
+                cert = certified(digest, files, head, Path(report_dir) / "data" / "certificates")
+                if cert:
+                    notes.append(f"{report.name}: runs at {digest[:12]} certified to HEAD by {cert}")
+                else:
+                    problems.append(f"{report}: made with training code other than HEAD's "
+                                    f"({', '.join(files)}) and no certificate carries it to HEAD: "
+                                    f"certify it (snakemake certify) or rerun the runs")
+    return problems, list(dict.fromkeys(notes))
+
+
+def check(report_dir: str | Path, root: Path = ROOT) -> list[str]:
+    """Problems with the reports in ``report_dir`` (empty: every report is fresh or certified)."""
+    return review(report_dir, root)[0]
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("report_dir", nargs="?", default=str(ROOT / "paper"))
-    problems = check(ap.parse_args(argv).report_dir)
-    print("\n".join(problems) or "every report was made by the training code at HEAD")
+    problems, notes = review(ap.parse_args(argv).report_dir)
+    for line in notes + problems:
+        print(line)
+    print(f"{len(problems)} stale report marker(s)" if problems else
+          "every report was made by the training code at HEAD or is certified to it")
     return 1 if problems else 0
 
 

@@ -57,3 +57,21 @@ def mnist_root(files):
     """The folder torchvision's MNIST reads: root/MNIST/raw/<IDX files> (from the rule's files,
     so a job on another file system finds it where its inputs are)."""
     return str(Path(files[0]).parents[2])
+
+
+def certify_sample(stage, file=METRICS):
+    """The runs a stage's certificate reruns (config `certify.<stage>`), at their ordinary paths;
+    a sample outside the stage's grid stops the workflow with the key to fix."""
+    problems = CS.sample_problems(config, stage)
+    if problems:
+        raise ValueError("invalid config:\n  " + "\n  ".join(problems))
+    spec = config["certify"][stage]
+    if stage == "table1":
+        return [cell_run(R, "table1", protocol, dataset, arch, depth, i, file)
+                for protocol in spec["protocols"] for dataset, depths in spec["cells"].items()
+                for depth in depths for arch in config["table1"]["archs"]
+                for i in range(S.n_seeds(config, "table1"))]
+    if stage == "figure2":
+        return [p for net in spec["networks"] for p in figure2_runs(net, file)]
+    return [mnist_run(R, "table2", protocol, column, depth, i, file) for protocol in spec["protocols"]
+            for column in T2_COLUMNS for depth in config["table2"]["depths"] for i in spec["seeds"]]

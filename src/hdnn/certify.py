@@ -1,0 +1,209 @@
+"""Certificates: the committed runs still hold for the training code at HEAD, shown by rerunning a
+fixed sample of them instead of all of them.
+
+A stage's sample (config ``certify.<stage>``, fixed before the change it certifies) is rerun at HEAD
+by the ordinary training rules; ``certify`` compares every metric of every rerun with the committed
+run of the same seed (paper/data) and writes, under paper/data/certificates/:
+
+- ``<stage>.csv``, per metric: runs, mean difference with its 95% t interval, the largest
+  |difference|, the tolerance, the verdict, and the two digests it links (the committed runs'
+  and the reruns'), with the files they cover;
+- ``<stage>_runs.csv``, per run and metric: committed value, rerun value, difference.
+
+Verdict: ``identical`` (every rerun equal to the committed digits), ``equivalent`` (every |difference|
+within the metric's tolerance), ``different``. hdnn.staleness accepts runs made at the certificate's
+runs digest as if made at its rerun digest only when that is HEAD's and the verdict is not
+``different``.
+
+Tolerances are measured, never chosen to pass: ``envelope`` compares the same sample at the same
+code and seeds run for two CPU targets (AVX-512 and AVX2 dispatch, README) and writes
+``<stage>_envelope.csv``; the config's tolerance of each metric is that file's largest |difference|
+(tests/test_certify.py holds them together).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hdnn.provenance import read_json
+from hdnn.runs import collect_runs
+from hdnn.staleness import ROOT, training_code_digest
+
+VERDICTS = ("identical", "equivalent", "different")
+# Stage → the committed per-run file, the columns naming a run, and its metrics with their scale:
+# "points" compares accuracies in points (×100), "log10" compares log10 of a positive quantity (a
+# gradient norm spans decades), "absolute" compares the value itself.
+STAGES = {
+    "table1": ("table1_runs.csv", ["protocol", "dataset", "depth", "arch", "seed_index"],
+               {"train_acc": "points", "test_acc": "points"}),
+    "figure2": ("gradients_summary.csv", ["network", "seed_index", "kind", "layer"],
+                {"min": "log10", "max": "log10", "test_acc": "points", "train_loss": "log10",
+                 "stall_iteration": "absolute"}),
+    "table2": ("table2_runs.csv", ["protocol", "column", "depth", "seed_index"],
+               {"train_acc": "points", "test_acc": "points"}),
+}
+# The committed files keep 6 significant digits (hdnn.collect); reruns are rounded alike.
+DIGITS = 6
+
+
+def sample_problems(config: dict, stage: str) -> list[str]:
+    """Why ``certify.<stage>``'s sample is not inside the stage's grid (empty: it is)."""
+    spec, problems = config["certify"][stage], []
+    if stage == "table1":
+        for dataset, depths in spec["cells"].items():
+            outside = sorted(set(depths) - set(config["table1"]["depths"].get(dataset, [])))
+            if outside:
+                problems.append(f"config key 'certify.table1.cells.{dataset}' has depths {outside} "
+                                f"outside table1.depths")
+    elif stage == "figure2":
+        names = [net["name"] for net in config["figure2"]["networks"]]
+        problems += [f"config key 'certify.figure2.networks' names {n!r}: one of {', '.join(names)}"
+                     for n in spec["networks"] if n not in names]
+    elif stage == "table2":
+        seeds = [i for i in spec["seeds"] if i >= config["table2"]["n_seeds"]]
+        if seeds:
+            problems.append(f"config key 'certify.table2.seeds' has {seeds}: each below table2.n_seeds "
+                            f"({config['table2']['n_seeds']})")
+    return problems
+
+
+def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | None = None) -> pd.DataFrame:
+    """The reruns in the committed file's layout (rounded as it is)."""
+    if stage == "table1":
+        df = collect_runs(paths).rename(columns={"setting": "protocol"})
+    elif stage == "table2":
+        from hdnn.table2 import collect_table2_runs
+        df = collect_table2_runs(paths).rename(columns={"setting": "protocol"})
+    elif stage == "figure2":
+        from hdnn.figure2 import gradients_summary
+        df = gradients_summary(paths, None, window, threshold)
+    else:
+        raise ValueError(f"stage={stage!r} is not allowed: one of {', '.join(STAGES)}")
+    metrics = list(STAGES[stage][2])
+    df[metrics] = df[metrics].astype(float).map(lambda v: float(f"{v:.{DIGITS}g}"))
+    return df
+
+
+def differences(stage: str, committed: pd.DataFrame, reruns: pd.DataFrame) -> pd.DataFrame:
+    """Per run and metric: committed, rerun, difference on the metric's scale. Every rerun must
+    have its committed run (a sample outside the committed grid is an error)."""
+    _, keys, metrics = STAGES[stage]
+    both = reruns[keys + list(metrics)].merge(committed[keys + list(metrics)], on=keys, how="left",
+                                              suffixes=("_rerun", "_committed"), indicator=True)
+    missing = both[both["_merge"] != "both"]
+    if len(missing):
+        raise ValueError(f"{len(missing)} rerun(s) of stage {stage} have no committed run, e.g. "
+                         f"{missing[keys].iloc[0].to_dict()}: the sample must come from the committed grid")
+    rows = []
+    for metric, scale in metrics.items():
+        a, b = both[f"{metric}_committed"].to_numpy(float), both[f"{metric}_rerun"].to_numpy(float)
+        equal = (a == b) | (np.isnan(a) & np.isnan(b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            diff = {"points": (b - a) * 100, "log10": np.log10(b) - np.log10(a), "absolute": b - a}[scale]
+        rows.append(both[keys].assign(metric=metric, scale=scale, committed=a, rerun=b,
+                                      difference=np.where(equal, 0.0, diff)))
+    return pd.concat(rows, ignore_index=True)
+
+
+def summary(diffs: pd.DataFrame, tolerance: dict[str, float]) -> pd.DataFrame:
+    """Per metric: mean difference with its 95% t interval, the largest |difference| (NaN where one
+    side is missing: never within tolerance), tolerance and verdict."""
+    rows = []
+    for metric, g in diffs.groupby("metric", sort=False):
+        d = g["difference"].to_numpy(float)
+        finite = d[np.isfinite(d)]
+        largest = float(np.abs(d).max()) if np.isfinite(d).all() else math.inf
+        mean = float(finite.mean()) if len(finite) else math.nan
+        if len(finite) > 1 and finite.std(ddof=1) > 0:
+            low, high = stats.t.interval(0.95, len(finite) - 1, loc=mean, scale=stats.sem(finite))
+        else:
+            low = high = mean
+        tol = tolerance[metric]
+        verdict = ("identical" if largest == 0 else "equivalent" if largest <= tol else "different")
+        rows.append({"metric": metric, "scale": g["scale"].iloc[0], "runs": len(d), "mean_difference": mean,
+                     "ci95_low": low, "ci95_high": high, "largest_abs_difference": largest,
+                     "tolerance": tol, "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def worst(verdicts) -> str:
+    return max(verdicts, key=VERDICTS.index)
+
+
+def stage_digest(paths, train_code: list[str], root: Path = ROOT) -> str:
+    """The training code's digest at the commits of these runs ("none" unless one committed code)."""
+    return training_code_digest(sorted({read_json(p).get("git_commit", "unknown") for p in paths}),
+                                train_code, root)
+
+
+def certify(stage: str, paths, committed_csv: str | Path, committed_commits: list[str],
+            train_code: list[str], tolerance: dict[str, float], out_dir: str | Path,
+            window: int | None = None, threshold: float | None = None, root: Path = ROOT) -> pd.DataFrame:
+    """Compare the reruns ``paths`` with the committed runs and write the stage's certificate."""
+    diffs = differences(stage, pd.read_csv(committed_csv), rerun_rows(stage, paths, window, threshold))
+    table = summary(diffs, tolerance).assign(
+        certificate=lambda t: worst(t["verdict"]),
+        runs_digest=training_code_digest(committed_commits, train_code, root),
+        rerun_digest=stage_digest(paths, train_code, root), files=",".join(train_code))
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / f"{stage}.csv", index=False, float_format="%.6g")
+    diffs.to_csv(out / f"{stage}_runs.csv", index=False, float_format="%.6g")
+    return table
+
+
+def envelope(stage: str, paths_a, paths_b, out_csv: str | Path,
+             window: int | None = None, threshold: float | None = None) -> pd.DataFrame:
+    """The same sample, code and seeds run for two CPU targets: per metric the differences between
+    them (``summary`` with no tolerance), the targets named. The tolerances are its largest values."""
+    a, b = (rerun_rows(stage, p, window, threshold) for p in (paths_a, paths_b))
+    capability = [sorted({read_json(p)["versions"].get("cpu_capability", "?") for p in ps})
+                  for ps in (paths_a, paths_b)]
+    if capability[0] == capability[1]:
+        raise ValueError(f"both sets of runs were made for CPU target {capability[0]}: an envelope "
+                         f"needs two (README: the certificates' tolerances)")
+    diffs = differences(stage, a, b)
+    table = summary(diffs, {m: math.inf for m in STAGES[stage][2]}).drop(columns=["tolerance", "verdict"])
+    table = table.assign(target_a=" ".join(capability[0]), target_b=" ".join(capability[1]))
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_csv, index=False, float_format="%.6g")
+    return table
+
+
+def certified(digest: str, files: list[str], head: str, cert_dir: Path) -> str | None:
+    """The certificate (its path and verdict) that carries runs at ``digest`` to HEAD's ``head``
+    for these files, or None."""
+    for path in sorted(cert_dir.glob("*.csv")) if cert_dir.is_dir() else []:
+        table = pd.read_csv(path)
+        if not {"runs_digest", "rerun_digest", "files", "certificate"} <= set(table.columns):
+            continue
+        r = table.iloc[0]
+        if (r["runs_digest"], r["rerun_digest"], r["files"]) == (digest, head, ",".join(files)) \
+                and r["certificate"] in VERDICTS[:2]:
+            largest = table.loc[table["largest_abs_difference"].idxmax()]
+            return (f"{path.name}: {r['certificate']} (largest difference {largest['largest_abs_difference']:.3g} "
+                    f"{largest['metric']}, tolerance {largest['tolerance']:.3g})")
+    return None
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="The envelope behind a stage's tolerances.")
+    ap.add_argument("stage", choices=list(STAGES))
+    ap.add_argument("runs_a", help="a folder holding the sample's runs for one CPU target")
+    ap.add_argument("runs_b", help="the same runs for another target")
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args(argv)
+    paths = [sorted(Path(d).rglob("metrics.json")) for d in (args.runs_a, args.runs_b)]
+    out = args.out or ROOT / "paper" / "data" / "certificates" / f"{args.stage}_envelope.csv"
+    print(envelope(args.stage, *paths, out).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

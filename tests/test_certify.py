@@ -1,0 +1,94 @@
+"""Certificates (hdnn.certify): a rerun sample decides identical / equivalent / different against
+the committed runs, and the config's tolerances are the measured envelopes."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from hdnn.certify import STAGES, certified, differences, envelope, summary
+from hdnn.config_check import load_config
+from hdnn.provenance import write_json
+from hdnn.staleness import ROOT
+
+CERTIFICATES = ROOT / "paper" / "data" / "certificates"
+KEYS = {"protocol": "code", "dataset": "swiss_roll", "depth": 4, "arch": "H1"}
+
+
+def committed(test_acc=(0.9, 0.95)):
+    return pd.DataFrame([{**KEYS, "seed_index": i, "train_acc": 0.97, "test_acc": a}
+                         for i, a in enumerate(test_acc)])
+
+
+def write_runs(folder, test_acc, capability="AVX512"):
+    """Table 1 run records as the training code writes them (the fields collect_runs reads)."""
+    paths = []
+    for i, acc in enumerate(test_acc):
+        path = folder / f"seed{i}" / "metrics.json"
+        write_json(path, {"study": "table1", "setting": "code", "dataset": "swiss_roll", "arch": "H1",
+                          "depth": 4, "seed_index": i, "seed": i, "train_acc": 0.97, "test_acc": acc,
+                          "config": {}, "git_commit": "unknown", "versions": {"cpu_capability": capability}})
+        paths.append(path)
+    return paths
+
+
+@pytest.mark.parametrize("rerun,verdict", [
+    ((0.9, 0.95), "identical"),                  # the same code: the same digits
+    ((0.9, 0.95 + 2e-5), "equivalent"),          # rounding: 0.002 points, within 0.01
+    ((0.9, 0.9625), "different"),                # a changed constant: 1.25 points
+])
+def test_the_verdict_follows_the_largest_difference(tmp_path, rerun, verdict):
+    from hdnn.certify import rerun_rows
+    diffs = differences("table1", committed(), rerun_rows("table1", write_runs(tmp_path, rerun)))
+    table = summary(diffs, {"train_acc": 0.01, "test_acc": 0.01})
+    assert table.set_index("metric").loc["test_acc", "verdict"] == verdict
+    assert table.set_index("metric").loc["train_acc", "verdict"] == "identical"
+
+
+def test_the_mean_difference_has_its_interval_beside_the_largest(tmp_path):
+    from hdnn.certify import rerun_rows
+    diffs = differences("table1", committed((0.9, 0.95, 0.8)),
+                        rerun_rows("table1", write_runs(tmp_path, (0.901, 0.952, 0.8))))
+    row = summary(diffs, {"train_acc": 1.0, "test_acc": 1.0}).set_index("metric").loc["test_acc"]
+    assert row["mean_difference"] == pytest.approx(0.1)
+    assert row["ci95_low"] < 0.1 < row["ci95_high"] and row["largest_abs_difference"] == pytest.approx(0.2)
+
+
+def test_a_rerun_without_its_committed_run_is_an_error(tmp_path):
+    from hdnn.certify import rerun_rows
+    with pytest.raises(ValueError, match="no committed run"):
+        differences("table1", committed((0.9,)), rerun_rows("table1", write_runs(tmp_path, (0.9, 0.95))))
+
+
+def test_a_missing_value_is_never_within_tolerance():
+    diffs = pd.DataFrame({"metric": ["stall_iteration"] * 2, "scale": ["absolute"] * 2,
+                          "difference": [0.0, math.nan]})
+    assert summary(diffs, {"stall_iteration": 1e9})["verdict"].iloc[0] == "different"
+
+
+def test_an_envelope_needs_two_cpu_targets(tmp_path):
+    a = write_runs(tmp_path / "a", (0.9, 0.95), "AVX512")
+    with pytest.raises(ValueError, match="two"):
+        envelope("table1", a, write_runs(tmp_path / "b", (0.9, 0.95), "AVX512"), tmp_path / "e.csv")
+    table = envelope("table1", a, write_runs(tmp_path / "c", (0.9, 0.9525), "AVX2"), tmp_path / "e.csv")
+    assert table.set_index("metric").loc["test_acc", "largest_abs_difference"] == pytest.approx(0.25)
+
+
+def test_every_tolerance_is_its_measured_envelope():
+    """A tolerance is the largest difference of its stage's envelope file, never chosen; without
+    an envelope it is 0 (only identical reruns certify)."""
+    for stage, spec in load_config()["certify"].items():
+        path = CERTIFICATES / f"{stage}_envelope.csv"
+        measured = pd.read_csv(path).set_index("metric")["largest_abs_difference"] if path.is_file() else {}
+        for metric in STAGES[stage][2]:
+            assert spec["tolerance"][metric] == pytest.approx(measured.get(metric, 0.0), rel=1e-3), (stage, metric)
+
+
+def test_a_committed_certificate_names_the_digests_it_links():
+    for path in sorted(CERTIFICATES.glob("*.csv")) if CERTIFICATES.is_dir() else []:
+        if path.stem in STAGES:
+            table = pd.read_csv(path)
+            assert set(table["metric"]) == set(STAGES[path.stem][2])
+            r = table.iloc[0]
+            verdict = certified(r["runs_digest"], r["files"].split(","), r["rerun_digest"], CERTIFICATES)
+            assert (verdict is None) == (r["certificate"] == "different")

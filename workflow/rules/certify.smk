@@ -1,0 +1,45 @@
+# Certificates (hdnn.certify): each stage's sample of committed runs (config `certify`), rerun at
+# HEAD by the ordinary training rules, compared run by run with the committed data:
+#   snakemake --cores all certify          # every stage's certificate
+#   snakemake --cores all certify_runs     # the samples alone (the envelope's second target, README)
+
+CERT = config.get("certify", {})
+CERTIFY_CODE = list(dict.fromkeys([f"{SRC}certify.py", f"{SRC}staleness.py", f"{SRC}provenance.py"]
+                                  + FIGURE2_CODE + TABLE2_CODE))
+
+
+rule certify_stage:
+    input:
+        runs=lambda w: certify_sample(w.stage),
+        norms=lambda w: certify_sample(w.stage, NORMS_FILE) if w.stage == "figure2" else [],
+        code=CERTIFY_CODE,
+    output:
+        summary=f"{P}/data/certificates/{{stage}}.csv",
+        runs=f"{P}/data/certificates/{{stage}}_runs.csv",
+    wildcard_constraints:
+        stage="|".join(CERT) or "none",
+    log:
+        f"{R}/logs/certify/{{stage}}.log",
+    params:
+        # The committed records, read as such: as inputs they would be remade from every run.
+        committed=lambda w: f"{P}/data/{CS.STAGES[w.stage][0]}",
+        stage_provenance=lambda w: f"{P}/data/stages/{w.stage}.csv",
+        train_code=lambda w: PAPER_STAGES[w.stage][1],
+        tolerance=lambda w: CERT[w.stage]["tolerance"],
+        stall=F2["stall"],
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/certify.py"
+
+
+rule certify:
+    """Stage: every configured stage's certificate."""
+    input:
+        lambda w: [f"{P}/data/certificates/{stage}.csv" for stage in CERT],
+
+
+rule certify_runs:
+    """The samples alone, e.g. for another CPU target into another results_dir (the envelope)."""
+    input:
+        lambda w: [p for stage in CERT for p in certify_sample(stage)],
