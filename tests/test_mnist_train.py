@@ -22,8 +22,8 @@ from hdnn.mnist import MnistDataError
 from hdnn.provenance import derive_seed
 from conftest import REAL_MNIST_ROOT, ROOT, config_problems, copy_repo, run_snakemake
 from hdnn.mnist_train import (MnistConfig, MnistNet, make_optimizer, objective, run_mnist,
-                              split_data, summarize, table2_columns, table2_protocols, table2_settings,
-                              train_mnist, tuning_grid, tuning_settings)
+                              split_data, summarize, train_mnist)
+from hdnn.settings import table2_columns, table2_protocols, table2_settings, tuning_grid, tuning_settings
 
 ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
 

@@ -38,7 +38,6 @@ from hdnn.blocks import ARCHS, Block, make_block
 from hdnn.fast_block import block_forward, select_path
 from hdnn.mnist import IMAGE_SIDE, load_mnist_tensors
 from hdnn.provenance import derive_seed, git_commit, versions, write_json
-from hdnn.settings import _grid_settings, load_chosen
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,6 @@ N_CLASSES = 10
 # Evaluation batch: on a CPU small enough that a layer's activations stay in cache (faster than
 # 1000); on a GPU large, since there the cost is one kernel launch per operation and batch.
 EVAL_BATCH = {"cpu": 200, "cuda": 5000}
-PROTOCOLS = ("paper", "tuned")
 # Which parameters Adam's weight decay acts on: the authors' code decays every parameter, the
 # paper's text (α_c R_N, "usually called weight decay") only the output layer.
 WEIGHT_DECAY_SCOPES = {"all": ("conv", "block", "fc"), "conv_output": ("conv", "fc"), "output": ("fc",)}
@@ -387,53 +385,3 @@ def run_mnist(root: str | os.PathLike, out_path: str | os.PathLike, study: str, 
     write_json(out_path, record)
     (folder / CHECKPOINT).unlink(missing_ok=True)  # finished: a rerun starts afresh
     return record
-
-
-# --- settings from the workflow config --------------------------------------------------------
-
-
-def table2_protocols(config: dict) -> list[str]:
-    """``paper``, plus ``tuned`` once the tuning stage has written its chosen-settings file."""
-    return ["paper"] + (["tuned"] if Path(config["table2"]["tuned"]).is_file() else [])
-
-
-def table2_columns(config: dict) -> dict[str, dict[str, str]]:
-    """Table 2's columns: name → ``arch`` trained and ``settings``, the architecture whose settings
-    (and the paper's column) it takes. ``table2.archs`` train with their own; ``table2.cross``
-    adds e.g. MS1 with H2's settings."""
-    t2 = config["table2"]
-    return {**{a: {"arch": a, "settings": a} for a in t2["archs"]}, **t2.get("cross", {})}
-
-
-def table2_settings(config: dict, protocol: str, column: str) -> dict:
-    """MnistConfig keyword arguments of a Table 2 run of ``column`` (an arch or a cross column)."""
-    t2 = config["table2"]
-    columns = table2_columns(config)
-    _require("column", column, column in columns, f"one of {', '.join(columns)}")
-    arch = columns[column]["settings"]
-    per_arch = t2["per_arch"]
-    _require("arch", arch, arch in per_arch,
-             f"one with settings in table2.per_arch ({', '.join(per_arch)})")
-    paper = {**t2["base"], **per_arch[arch], "subset": t2.get("subset"),
-             "test_subset": t2.get("test_subset")}
-    if protocol == "paper":
-        return paper
-    if protocol == "tuned":
-        chosen = load_chosen(t2["tuned"]).get("per_cell", {})
-        _require("arch", arch, arch in chosen, f"one tuned in {t2['tuned']} ({', '.join(chosen)})")
-        return {**paper, **chosen[arch]}
-    raise ValueError(f"protocol={protocol!r} is not allowed: one of {', '.join(PROTOCOLS)}")
-
-
-def tuning_grid(config: dict) -> dict[str, dict]:
-    """Tuning setting name → the grid values it overrides, e.g. ``lr0.01_lr_gamma0.9``."""
-    return _grid_settings(config["table2"]["tuning"]["grid"])
-
-
-def tuning_settings(config: dict, setting: str, arch: str) -> dict:
-    """A tuning run: the paper protocol with a grid point, on the validation split, no test set."""
-    tu = config["table2"]["tuning"]
-    grid = tuning_grid(config)
-    _require("setting", setting, setting in grid, f"one of {', '.join(grid)}")
-    return {**table2_settings(config, "paper", arch), **grid[setting], "epochs": tu["epochs"],
-            "validation": True, "n_val": tu["n_val"], "test_subset": None}

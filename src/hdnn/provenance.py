@@ -25,6 +25,11 @@ def versions() -> dict[str, str]:
     from importlib import metadata
 
     out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    torch = sys.modules.get("torch")  # loaded by every training run; never imported for this
+    if torch is not None:
+        # The vector instructions torch dispatched to (ATEN_CPU_CAPABILITY lowers it): the
+        # certificates' envelope compares two.
+        out["cpu_capability"] = torch.backends.cpu.get_cpu_capability()
     for name in PACKAGES:
         try:
             out[name] = metadata.version(name)

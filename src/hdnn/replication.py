@@ -100,11 +100,10 @@ def _settings_section(cfg: dict) -> list[str]:
              f"{len(cells)} (data set, arch) pairs, each value is listed with its share of them. "
              "Why each protocol: " + "; ".join(f"`{p}`, {PROTOCOL_WHY[p]}" for p in protocols) + ".",
              "", _md(pd.DataFrame(rows)), ""]
-    from hdnn import mnist_train as M   # torch-free until here; MNIST's settings need it
     rows = []
-    for p in M.table2_protocols(cfg):
-        for column in M.table2_columns(cfg):
-            s = M.table2_settings(cfg, p, column)
+    for p in S.table2_protocols(cfg):
+        for column in S.table2_columns(cfg):
+            s = S.table2_settings(cfg, p, column)
             rows.append({"protocol": p, "column": column,
                          **{k: s[k] for k in _ordered(set(s) - {"subset", "test_subset"}, TABLE2_SETTINGS)}})
     lines += ["Table 2 (`table2`): the paper states h per block and the network; the rest is the "

@@ -10,6 +10,8 @@ Studies:
   diagnostic comparison with the paper's test numbers that feeds no protocol.
 - ``experiments``: named changes to one protocol on chosen cells, the runs that explain a cell
   off the paper (``experiments.runs``).
+- Figure 2's networks (``figure2_*``) and Table 2's MNIST runs (``table2_*``, ``tuning_*``: the
+  ``paper`` protocol, ``tuned`` from its search on a validation split, and the search itself).
 Every study derives its own seeds (hdnn.train.run_cell), so no two studies share a run.
 """
 
@@ -137,3 +139,59 @@ def figure2_tracking(config: dict, name: str) -> dict[str, list[int] | None]:
         raise ValueError(f"figure2.layers={f2['layers']} is not allowed for network {name!r}: "
                          f"none is within its depth {depth}")
     return {kind: None if which == "all" else plotted for kind, which in f2["kinds"].items()}
+
+
+# -- Table 2 (MNIST): protocols, columns and the tuning search --------------------------------------
+
+TABLE2_PROTOCOLS = ("paper", "tuned")
+
+
+def table2_protocols(config: dict) -> list[str]:
+    """``paper``, plus ``tuned`` once the tuning stage has written its chosen-settings file."""
+    return ["paper"] + (["tuned"] if Path(config["table2"]["tuned"]).is_file() else [])
+
+
+def table2_columns(config: dict) -> dict[str, dict[str, str]]:
+    """Table 2's columns: name → ``arch`` trained and ``settings``, the architecture whose settings
+    (and the paper's column) it takes. ``table2.archs`` train with their own; ``table2.cross``
+    adds e.g. MS1 with H2's settings."""
+    t2 = config["table2"]
+    return {**{a: {"arch": a, "settings": a} for a in t2["archs"]}, **t2.get("cross", {})}
+
+
+def table2_settings(config: dict, protocol: str, column: str) -> dict:
+    """MnistConfig keyword arguments of a Table 2 run of ``column`` (an arch or a cross column)."""
+    t2 = config["table2"]
+    columns = table2_columns(config)
+    if column not in columns:
+        raise ValueError(f"column={column!r} is not allowed: one of {', '.join(columns)}")
+    arch = columns[column]["settings"]
+    per_arch = t2["per_arch"]
+    if arch not in per_arch:
+        raise ValueError(f"arch={arch!r} is not allowed: one with settings in table2.per_arch "
+                         f"({', '.join(per_arch)})")
+    paper = {**t2["base"], **per_arch[arch], "subset": t2.get("subset"),
+             "test_subset": t2.get("test_subset")}
+    if protocol == "paper":
+        return paper
+    if protocol == "tuned":
+        chosen = load_chosen(t2["tuned"]).get("per_cell", {})
+        if arch not in chosen:
+            raise ValueError(f"arch={arch!r} is not allowed: one tuned in {t2['tuned']} ({', '.join(chosen)})")
+        return {**paper, **chosen[arch]}
+    raise ValueError(f"protocol={protocol!r} is not allowed: one of {', '.join(TABLE2_PROTOCOLS)}")
+
+
+def tuning_grid(config: dict) -> dict[str, dict]:
+    """Tuning setting name → the grid values it overrides, e.g. ``lr0.01_lr_gamma0.9``."""
+    return _grid_settings(config["table2"]["tuning"]["grid"])
+
+
+def tuning_settings(config: dict, setting: str, arch: str) -> dict:
+    """A tuning run: the paper protocol with a grid point, on the validation split, no test set."""
+    tu = config["table2"]["tuning"]
+    grid = tuning_grid(config)
+    if setting not in grid:
+        raise ValueError(f"setting={setting!r} is not allowed: one of {', '.join(grid)}")
+    return {**table2_settings(config, "paper", arch), **grid[setting], "epochs": tu["epochs"],
+            "validation": True, "n_val": tu["n_val"], "test_subset": None}

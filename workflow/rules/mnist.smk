@@ -4,12 +4,11 @@
 # A column is an architecture (table2.archs) or one trained with another's settings (table2.cross).
 import re
 
-from hdnn import mnist_train as M
 from hdnn.costs import mnist_runtime_min
 from hdnn.mnist import IDX_FILES
 
 T2 = config["table2"]
-T2_COLUMNS = M.table2_columns(config)
+T2_COLUMNS = S.table2_columns(config)
 MNIST_RAW = [f"{R}/data/MNIST/raw/{name}" for name in IDX_FILES]
 
 
@@ -56,7 +55,7 @@ for _study in ("table2", "table2_tuning"):
         benchmark:
             f"{R}/benchmarks/{_study}/{{setting}}/{{column}}/depth{{depth}}/seed{{i}}.tsv"
         wildcard_constraints:
-            setting="|".join(M.PROTOCOLS if _study == "table2" else map(re.escape, M.tuning_grid(config))),
+            setting="|".join(S.TABLE2_PROTOCOLS if _study == "table2" else map(re.escape, S.tuning_grid(config))),
             column="|".join(T2_COLUMNS if _study == "table2" else T2["archs"]),
             depth=r"\d+",
             i=r"\d+",
@@ -65,8 +64,8 @@ for _study in ("table2", "table2_tuning"):
             root=lambda w, input: mnist_root(input.data),
             # Resolved here, so a changed setting (e.g. a new chosen file) reruns the run.
             settings=lambda w, study=_study: (
-                M.table2_settings(config, w.setting, w.column) if study == "table2"
-                else M.tuning_settings(config, w.setting, w.column)),
+                S.table2_settings(config, w.setting, w.column) if study == "table2"
+                else S.tuning_settings(config, w.setting, w.column)),
             arch=lambda w: T2_COLUMNS[w.column]["arch"],
             paper_column=lambda w: T2_COLUMNS[w.column]["settings"],
         threads: config["threads_per_job"]
@@ -88,7 +87,7 @@ for _study in ("table2", "table2_tuning"):
 # so `snakemake --cores all` works before the tuning stage has ever run.
 rule table2:
     input:
-        runs=mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
+        runs=mnist_runs("table2", S.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
         code=TABLE2_CODE + ["config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table2.csv", caption="../report/table2_csv.rst", category="Table 2",
@@ -106,7 +105,7 @@ rule table2:
 
 rule table2_tuning_table:
     input:
-        runs=mnist_runs("table2_tuning", M.tuning_grid(config), T2["archs"], T2["tuning"]["depths"],
+        runs=mnist_runs("table2_tuning", S.tuning_grid(config), T2["archs"], T2["tuning"]["depths"],
                         T2["tuning"]["n_seeds"]),
         code=SELECTION_CODE,
     output:
@@ -134,7 +133,7 @@ rule report_table2:
     input:
         tables=[f"{R}/tables/table2.md"] + optional(f"{R}/tables/table2_tuning.md"),
         figures=[],
-        runs=mnist_runs("table2", M.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
+        runs=mnist_runs("table2", S.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
         code=REPORT_CODE + [f"{SRC}staleness.py"],
     output:
         f"{config['report_dir']}/table2_report.md",
