@@ -155,3 +155,9 @@ def test_seed_namespace_is_disjoint_from_every_used_study():
     for name in ("table1_runs", "table1_experiments_runs", "table2_runs", "gradients_summary"):
         pilot |= set(pd.read_csv(ROOT / "paper" / "data" / f"{name}.csv")["seed"].astype(int))
     assert len(planned) > 2000 and not planned & pilot
+
+
+def test_a_pilot_spread_is_taken_at_its_upper_confidence_bound():
+    # 16 degrees of freedom (Table 2's 8 cells of 3 seeds), one-sided 80%: χ²_0.2(16) = 11.152
+    assert P.sd_inflation([2] * 8, 0.8) == pytest.approx(math.sqrt(16 / 11.152), rel=1e-4)
+    assert P.sd_inflation([9] * 40, 0.8) < 1.05 < P.sd_inflation([2] * 8, 0.8)
