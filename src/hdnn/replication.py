@@ -168,9 +168,13 @@ MAX_UNIT_ROWS = 30  # longer unit lists show their undecided and failing units o
 def _claims_section(claims: pd.DataFrame | None, tests: pd.DataFrame | None, spec: dict,
                     grads: pd.DataFrame | None, layers, probe: pd.DataFrame | None = None) -> list[str]:
     alpha = spec["alpha"]
-    lines = ["## Claims", "",
-             "Each claim of the paper is a test fixed in config/claims.yaml before its verdict was "
-             "computed (commit 2dbd21c): a hypothesis, a statistic, a margin with its reason and "
+    lines = ["## Claims (exploratory: the pilot)", "",
+             "**Exploratory.** These tests (config/claims.yaml, commit 2dbd21c, 2026-12-03) were "
+             "written after every Table 1 and Table 2 run they test (2026-11-27) and after an "
+             "earlier reading of them: fixed before their verdicts were computed, not before their "
+             "data existed. The confirmatory re-test on fresh seeds follows config/confirmatory.yaml "
+             "(docs/confirmatory.md), which landed before any of its runs.", "",
+             "Each claim of the paper is a test: a hypothesis, a statistic, a margin with its reason and "
              f"α = {alpha:g}. A claim splits into units (a pair of blocks in a cell, a depth step, a "
              "network); each unit's interval is the two-sided "
              f"{100 * (1 - 2 * alpha):g}% interval, whose ends are the one-sided {100 * (1 - alpha):g}% "
@@ -543,7 +547,9 @@ def _provenance_section(data: Path, cfg: dict, prov: pd.DataFrame | None) -> lis
     for _, r in prov[prov["digest"].notna() & (prov["digest"] != "")].iterrows():
         lines += [f"{r['stage']}: training code {', '.join(f'`{f}`' for f in r['train_code'].split(','))}.", "",
                   marker(r["digest"], r["train_code"].split(",")), ""]
-    return lines
+    return lines + ["Runs made with training code other than HEAD's stay only through a certificate "
+                    "(a fixed sample rerun at HEAD and compared run by run): "
+                    "[certificates.md](certificates.md), written by `snakemake --cores all certify`.", ""]
 
 
 def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[str, str]:

@@ -34,9 +34,18 @@ rule certify_stage:
 
 
 rule certify:
-    """Stage: every configured stage's certificate."""
+    """Stage: every configured stage's certificate, and the page that shows them."""
     input:
-        lambda w: [f"{P}/data/certificates/{stage}.csv" for stage in CERT],
+        summaries=lambda w: [f"{P}/data/certificates/{stage}.csv" for stage in CERT],
+        code=[f"{SRC}certify.py"],
+    output:
+        f"{P}/certificates.md",
+    log:
+        f"{R}/logs/certify/certificates.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/certificates_report.py"
 
 
 rule certify_runs:
