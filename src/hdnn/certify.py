@@ -48,7 +48,9 @@ STAGES = {
     "table2": ("table2_runs.csv", ["protocol", "column", "depth", "seed_index"],
                {"train_acc": "points", "test_acc": "points"}),
 }
-# The committed files keep 6 significant digits (hdnn.collect); reruns are rounded alike.
+# Metrics of a whole run in a file of one row per tracked layer: compared once per run.
+RUN_METRICS = {"figure2": (["network", "seed_index"], {"test_acc", "train_loss", "stall_iteration"})}
+# Values are compared to 6 significant digits, what the committed files keep (hdnn.collect).
 DIGITS = 6
 
 
@@ -74,7 +76,7 @@ def sample_problems(config: dict, stage: str) -> list[str]:
 
 
 def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | None = None) -> pd.DataFrame:
-    """The reruns in the committed file's layout (rounded as it is)."""
+    """The reruns in the committed file's layout."""
     if stage == "table1":
         df = collect_runs(paths).rename(columns={"setting": "protocol"})
     elif stage == "table2":
@@ -85,14 +87,17 @@ def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | 
         df = gradients_summary(paths, None, window, threshold)
     else:
         raise ValueError(f"stage={stage!r} is not allowed: one of {', '.join(STAGES)}")
-    metrics = list(STAGES[stage][2])
-    df[metrics] = df[metrics].astype(float).map(lambda v: float(f"{v:.{DIGITS}g}"))
     return df
 
 
+def _rounded(values: pd.Series) -> np.ndarray:
+    return values.astype(float).map(lambda v: float(f"{v:.{DIGITS}g}")).to_numpy()
+
+
 def differences(stage: str, committed: pd.DataFrame, reruns: pd.DataFrame) -> pd.DataFrame:
-    """Per run and metric: committed, rerun, difference on the metric's scale. Every rerun must
-    have its committed run (a sample outside the committed grid is an error)."""
+    """Per run and metric: committed, rerun (both to ``DIGITS`` significant digits), difference on
+    the metric's scale. Every rerun must have its committed run (a sample outside the committed
+    grid is an error)."""
     _, keys, metrics = STAGES[stage]
     both = reruns[keys + list(metrics)].merge(committed[keys + list(metrics)], on=keys, how="left",
                                               suffixes=("_rerun", "_committed"), indicator=True)
@@ -102,12 +107,14 @@ def differences(stage: str, committed: pd.DataFrame, reruns: pd.DataFrame) -> pd
                          f"{missing[keys].iloc[0].to_dict()}: the sample must come from the committed grid")
     rows = []
     for metric, scale in metrics.items():
-        a, b = both[f"{metric}_committed"].to_numpy(float), both[f"{metric}_rerun"].to_numpy(float)
+        a, b = _rounded(both[f"{metric}_committed"]), _rounded(both[f"{metric}_rerun"])
         equal = (a == b) | (np.isnan(a) & np.isnan(b))
         with np.errstate(divide="ignore", invalid="ignore"):
             diff = {"points": (b - a) * 100, "log10": np.log10(b) - np.log10(a), "absolute": b - a}[scale]
-        rows.append(both[keys].assign(metric=metric, scale=scale, committed=a, rerun=b,
-                                      difference=np.where(equal, 0.0, diff)))
+        per_run = both[keys].assign(metric=metric, scale=scale, committed=a, rerun=b,
+                                  difference=np.where(equal, 0.0, diff))
+        run_keys, run_metrics = RUN_METRICS.get(stage, (None, ()))
+        rows.append(per_run.drop_duplicates(run_keys) if metric in run_metrics else per_run)
     return pd.concat(rows, ignore_index=True)
 
 
