@@ -1,26 +1,15 @@
 """Shared by the benchmarks: the CPU they ran on, and the best-of table with each mode's overhead."""
 
 import os
-import platform
-from pathlib import Path
 
-VECTOR_FLAGS = ("avx512f", "avx2", "fma", "sse4_2", "asimd", "sve")  # x86 and ARM vector units
+from hdnn.cpu import cpu_info, cpu_vector_flags
 
 
 def cpu_line() -> str:
     """The CPU model, its vector instruction sets and the cores this process may use: a benchmark's
     first line, so a number is never quoted without the machine it was measured on."""
-    info: dict[str, str] = {}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            info.setdefault(key.strip(), value.strip())   # the first CPU's
-    except OSError:
-        pass
-    model = info.get("model name") or info.get("Model") or platform.processor() or platform.machine()
-    flags = set((info.get("flags") or info.get("Features") or "").split())
-    vector = ", ".join(f for f in VECTOR_FLAGS if f in flags) or "unknown"
-    return f"CPU: {model}; vector: {vector}; {len(os.sched_getaffinity(0))} cores"
+    return (f"CPU: {cpu_info()[0]}; vector: {', '.join(cpu_vector_flags()) or 'unknown'}; "
+            f"{len(os.sched_getaffinity(0))} cores")
 
 
 def print_overheads(best: dict[str, tuple[float, float]], iterations: int, width: int,

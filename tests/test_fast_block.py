@@ -2,28 +2,39 @@
 
 The fused path compiles its C++ kernel once (about 10–60 s, cached on disk under
 $TORCH_EXTENSIONS_DIR or ~/.cache/hdnn/torch_extensions); without a C++ toolchain its tests skip.
+One test builds it a second time, for x86-64-v3, on an x86 CPU with AVX2.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import platform
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 from hdnn import fast_block
 from hdnn.blocks import make_block
-from hdnn.fast_block import (PATH_ENV, block_forward, channel_major_forward, fused_forward,
-                             select_path, unsupported_reason)
+from hdnn.fast_block import (MARCH_ENV, PATH_ENV, PATHS, block_forward, channel_major_forward,
+                             fused_forward, measured_paths, select_path, unsupported_reason)
 from hdnn.mnist_train import MnistConfig, MnistNet, train_mnist
+from hdnn.cpu import cpu_vector_flags
 
 ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
 FORWARDS = {"channel-major": channel_major_forward, "fused-cpp": fused_forward}
 
 
 @pytest.fixture(autouse=True)
-def one_thread(monkeypatch):
+def one_thread(monkeypatch, tmp_path_factory):
     monkeypatch.delenv(PATH_ENV, raising=False)
+    # Measured path times go to a file of this session, not the user's.
+    choices = tmp_path_factory.getbasetemp() / "block_paths.json"
+    monkeypatch.setattr(fast_block, "_choices_file", lambda: choices)
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
@@ -81,19 +92,71 @@ def test_float32_error_is_the_references_order(request, path, arch):
     assert (forward(blk, x).double() - exact).abs().max() <= 4 * ref_err
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_fused_gradients_are_bitwise_repeatable(fused, threads):
-    """Same input, same thread count → the same bits (per-thread sums reduced in a fixed order)."""
-    torch.set_num_threads(threads)
+def _fused_run(blk, x):
+    """Output and every gradient (input, parameters) of a weighted sum of the fused output."""
+    x = x.detach().requires_grad_(True)
+    out = fused_forward(blk, x)
+    weights = torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)
+    return [out.detach(), *torch.autograd.grad((out * weights).sum(), [x, *blk.parameters()])]
+
+
+@pytest.mark.parametrize("side", [28, 40])  # 40 × 40: an image of two chunks of pixels
+def test_fused_bits_do_not_depend_on_the_thread_count(fused, side):
+    """1 and 2 threads give the same bits, output and gradients: the weight gradients are summed
+    per chunk of pixels and the chunks added in order, whichever thread took them."""
     torch.manual_seed(0)
     blk = make_block("H2", 8, 4, 0.05, bias_init=torch.nn.init.normal_)
-    x = torch.randn(3, 8, 28, 28, requires_grad=True)
+    x = torch.randn(3, 8, side, side)
+    runs = []
+    for threads in (1, 2, 1):
+        torch.set_num_threads(threads)
+        runs.append(_fused_run(blk, x))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[1]))
+    assert all(torch.equal(a, b) for a, b in zip(runs[0], runs[2]))
 
-    def grads():
-        out = fused_forward(blk, x)
-        return torch.autograd.grad((out * out).sum(), [x, *blk.parameters()])
 
-    assert all(torch.equal(a, b) for a, b in zip(grads(), grads()))
+def test_fused_tile_is_one_vector_register(fused):
+    """A tile spans one register of the widest vector unit (-march=native here): 64 bytes with
+    AVX-512, 32 with AVX2, 16 otherwise; and the kernel is built with OpenMP."""
+    vec_bytes, openmp = fused.build_info()
+    flags = set(cpu_vector_flags())
+    if fast_block.kernel_target() == "native" and platform.machine() == "x86_64":
+        assert vec_bytes == (64 if "avx512f" in flags else 32 if "avx2" in flags else 16)
+    assert openmp == 1
+
+
+_OTHER_BUILD = """
+import sys, torch
+from hdnn import fast_block
+from hdnn.blocks import make_block
+torch.manual_seed(0)
+blk = make_block("H2", 8, 16, 0.05)
+x = torch.randn(4, 8, 28, 28, requires_grad=True)
+out = fast_block.fused_forward(blk, x)
+grads = torch.autograd.grad(out.square().sum(), [x, *blk.parameters()])
+torch.save([out.detach(), *grads, torch.tensor(fast_block.fused_extension().build_info())], sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64" or "avx2" not in cpu_vector_flags(),
+                    reason="an x86-64-v3 (AVX2) build runs on x86 CPUs with AVX2")
+def test_avx2_build_agrees_with_the_native_one(fused, tmp_path):
+    """The kernel built for x86-64-v3 (8-float tiles; another process, since both register the same
+    operators) and the native one are as far from the reference path as float32 allows."""
+    env = {**os.environ, MARCH_ENV: "x86-64-v3", "PYTHONPATH": str(Path(fast_block.__file__).parents[1])}
+    subprocess.run([sys.executable, "-c", _OTHER_BUILD, str(tmp_path / "v3.pt")], env=env, check=True)
+    *v3, info = torch.load(tmp_path / "v3.pt")
+    assert info.tolist() == [32, 1]
+    torch.manual_seed(0)
+    blk = make_block("H2", 8, 16, 0.05)
+    x = torch.randn(4, 8, 28, 28, requires_grad=True)
+    runs = {}
+    for name, forward in (("native", fused_forward), ("reference", lambda b, x: b(x))):
+        out = forward(blk, x)
+        runs[name] = [out.detach(), *torch.autograd.grad(out.square().sum(), [x, *blk.parameters()])]
+    for a, b, r in zip(v3, runs["native"], runs["reference"]):
+        scale = r.abs().max()
+        assert (a - r).abs().max() <= 1e-4 * scale and (b - r).abs().max() <= 1e-4 * scale
 
 
 def test_fused_build_is_cached(fused):
@@ -106,7 +169,8 @@ def test_fused_build_is_cached(fused):
 
 
 def test_fused_library_keeps_denormals(fused):
-    """Built with -ffast-math at compile time only: loading it must not turn on flush-to-zero."""
+    """Loading the library must not turn on flush-to-zero for the process (as -ffast-math at link
+    time would)."""
     tiny = torch.tensor(1e-20, dtype=torch.float32)  # tiny² = 1e-40 is a denormal
     assert float(tiny * tiny * 1e20) > 0
 
@@ -118,6 +182,7 @@ def test_build_failure_falls_back_with_one_warning(monkeypatch):
         raise RuntimeError("Error building extension 'hdnn_fused_block'\nlong compiler log")
 
     monkeypatch.setattr(torch.utils.cpp_extension, "load", broken)
+    monkeypatch.setattr(fast_block, "measured_paths", lambda dtype, threads: dict(zip(PATHS, (1, 2, 3))))
     fast_block.fused_extension.cache_clear()
     try:
         blk = make_block("H2", 8, 2, 0.1)
@@ -131,8 +196,45 @@ def test_build_failure_falls_back_with_one_warning(monkeypatch):
         fast_block.fused_extension.cache_clear()  # later tests load the real library again
 
 
+def test_build_without_openmp_runs_on_one_thread_with_one_warning(monkeypatch, fused):
+    import torch.utils.cpp_extension
+
+    calls = []
+
+    def no_openmp(**kwargs):
+        calls.append(kwargs["extra_cflags"])
+        if "-fopenmp" in kwargs["extra_cflags"]:
+            raise RuntimeError("g++: error: unsupported option '-fopenmp'\nlong compiler log")
+
+    monkeypatch.setattr(torch.utils.cpp_extension, "load", no_openmp)
+    with pytest.warns(RuntimeWarning, match="without OpenMP") as record:
+        fast_block.build_extension()
+    assert len(record) == 1 and "\n" not in str(record[0].message)
+    assert "-fopenmp" in calls[0] and "-fopenmp" not in calls[1] and len(calls) == 2
+
+
+def test_path_is_measured_once_per_cpu_and_cached(monkeypatch, fused):
+    """Unforced, the path is the fastest in a short measurement, written to disk on first use and
+    read back later; measuring leaves the caller's random numbers untouched."""
+    measured_paths.cache_clear()
+    rng = torch.get_rng_state()
+    times = measured_paths(torch.float32, 1)
+    assert torch.equal(torch.get_rng_state(), rng)
+    assert set(times) == set(PATHS) and all(t > 0 for t in times.values())
+    [(key, stored)] = json.loads(fast_block._choices_file().read_text()).items()
+    assert stored == times and "float32" in key and "1 threads" in key
+    assert select_path(make_block("H2", 8, 2, 0.1), "cpu") == min(times, key=times.get)
+    measured_paths.cache_clear()
+    monkeypatch.setattr(fast_block, "_time_path", lambda *args: pytest.fail("measured again"))
+    assert measured_paths(torch.float32, 1) == times
+    measured_paths.cache_clear()
+
+
 def test_path_selection(monkeypatch):
     blk = make_block("H2", 8, 2, 0.1)
+    monkeypatch.setattr(fast_block, "measured_paths", lambda dtype, threads: dict(zip(PATHS, (3, 2, 1))))
+    assert select_path(blk, "cpu") == "reference"  # the fastest measured, even the reference
+    monkeypatch.setattr(fast_block, "measured_paths", lambda dtype, threads: dict(zip(PATHS, (1, 2, 3))))
     assert select_path(blk, "cpu") in ("fused-cpp", "channel-major")
     assert select_path(blk, "cpu", "channel-major") == "channel-major"
     assert select_path(blk, "cuda") == "reference"  # a GPU runs the reference path

@@ -17,8 +17,9 @@ import yaml
 
 from hdnn import blocks, mnist_train
 from hdnn.blocks import Block, make_block
-from hdnn.fast_block import PATH_ENV
+from hdnn.fast_block import PATH_ENV, PATHS
 from hdnn.mnist import MnistDataError
+from hdnn.cpu import VECTOR_FLAGS
 from hdnn.provenance import derive_seed
 from conftest import REAL_MNIST_ROOT, ROOT, config_problems, copy_repo, run_snakemake
 from hdnn.mnist_train import (MnistConfig, MnistNet, make_optimizer, objective, run_mnist,
@@ -317,7 +318,8 @@ def test_run_writes_final_epoch_result_weights_and_provenance(tmp_path, monkeypa
     assert (rec["column"], rec["paper_column"]) == ("H2", "H2")
     for key in ("versions", "git_commit", "wall_time_s", "device", "config", "n_train", "threads"):
         assert key in rec
-    assert rec["block_path"] in ("fused-cpp", "channel-major")  # a CPU takes a fast path
+    assert rec["block_path"] in PATHS and rec["cpu_model"]   # the measured fastest path, and where
+    assert set(rec["cpu_flags"]) <= set(VECTOR_FLAGS)
     assert rec["config"]["epochs"] == 3 and rec["params_per_layer"] == 72
     saved = torch.load(out.parent / "model.pt", weights_only=True)
     assert saved["arch"] == "H2" and "block.K" in saved["state_dict"]

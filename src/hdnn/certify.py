@@ -229,9 +229,11 @@ def main(argv=None) -> int:
     ap.add_argument("runs_b", help="the same runs for another target")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    from hdnn.config_check import load_config
+    stall = load_config()["figure2"]["stall"]
     paths = [sorted(Path(d).rglob("metrics.json")) for d in (args.runs_a, args.runs_b)]
     out = args.out or ROOT / "paper" / "data" / "certificates" / f"{args.stage}_envelope.csv"
-    print(envelope(args.stage, *paths, out).to_string(index=False))
+    print(envelope(args.stage, *paths, out, stall["window"], stall["threshold"]).to_string(index=False))
     return 0
 
 

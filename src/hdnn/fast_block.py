@@ -9,32 +9,43 @@ shares the block's parameters: same state_dict, same optimiser, gradients throug
 reference path (``Block.forward``) multiplies a channels-last (B·H·W, nf) state by nf × nf matrices,
 thin products. Two faster paths:
 
-- ``fused-cpp``: csrc/fused_block.cpp runs all sub-steps of all layers on a tile of 16 pixels at a
-  time (JIT-built once with ``torch.utils.cpp_extension.load``, cached on disk); its backward
-  recomputes the forward per tile instead of storing activations;
+- ``fused-cpp``: csrc/fused_block.cpp runs all sub-steps of all layers on a tile of pixels, one
+  vector register wide, at a time, threads (OpenMP) taking whole chunks of pixels (JIT-built once
+  per kind of CPU and ``-march`` target, $HDNN_KERNEL_MARCH, with ``torch.utils.cpp_extension.load``,
+  cached on disk); its backward recomputes the forward per tile instead of storing activations;
 - ``channel-major``: the state as (nf, B·H·W), each sub-step two ``addmm`` (no compiler needed).
 
-FC (no residual), a GPU or a dtype other than float32/float64 take the reference path; a failed
-build, one warning and the channel-major path.
+Unforced, the path is the fastest of the three in a short measurement on first use, cached on disk
+per CPU, target, dtype, thread count and torch version (``measured_paths``). FC (no residual), a
+GPU or a dtype other than float32/float64 take the reference path; a failed build, one warning
+and the next fastest path.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
+import logging
 import os
-import platform
+import time
 import warnings
 from pathlib import Path
 
 import torch
 from torch.autograd.function import once_differentiable
 
-from hdnn.blocks import Block
+from hdnn.blocks import Block, make_block
+from hdnn.cpu import cpu_info
+
+log = logging.getLogger(__name__)
 
 PATHS = ("fused-cpp", "channel-major", "reference")
-# Forces a path (the tests and the benchmark compare them); unset, the fastest available is used.
+# Forces a path (the tests and the benchmark compare them); unset, the measured fastest is used.
 PATH_ENV = "HDNN_BLOCK_PATH"
+# The -march the fused kernel is built for: native (this CPU), or e.g. x86-64-v3 (AVX2).
+MARCH_ENV = "HDNN_KERNEL_MARCH"
+CHOICES_FILE = "block_paths.json"  # measured path times, in the extensions folder
 SUPPORTED_ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
 FUSED_MAX_NF = 32  # MAX_NF of csrc/fused_block.cpp: wider blocks take the channel-major path
 
@@ -96,7 +107,8 @@ def supports(block: Block, device: torch.device | str) -> bool:
 
 
 def select_path(block: Block, device: torch.device | str, path: str | None = None) -> str:
-    """The path ``block_forward`` takes: ``path``, else $HDNN_BLOCK_PATH, else the fastest.
+    """The path ``block_forward`` takes: ``path``, else $HDNN_BLOCK_PATH, else the fastest measured
+    (``measured_paths``) that can run the block.
 
     An unsupported block or device always takes the reference path.
     """
@@ -105,9 +117,64 @@ def select_path(block: Block, device: torch.device | str, path: str | None = Non
         raise ValueError(f"path={path!r} ({PATH_ENV}) is not allowed: one of {', '.join(PATHS)}")
     if path == "reference" or not supports(block, device):
         return "reference"
+    if path is None:
+        times = measured_paths(next(block.parameters()).dtype, torch.get_num_threads())
+        path = min(times, key=times.get)
+        if path == "reference":
+            return path
     if path == "channel-major" or block.nf > FUSED_MAX_NF or fused_extension() is None:
         return "channel-major"
     return "fused-cpp"
+
+
+def _time_path(path: str, dtype: torch.dtype, repeats: int = 3) -> float:
+    """Best seconds of ``repeats`` forward + backward passes of Table 2's deepest block (16-layer
+    H2, nf = 8) on 20 MNIST-sized states through ``path`` (after one untimed pass)."""
+    # Its own random numbers and autograd: the run that asked (maybe evaluating) is left as it was.
+    with torch.random.fork_rng(devices=[]), torch.inference_mode(False), torch.enable_grad():
+        torch.manual_seed(0)
+        block = make_block("H2", 8, 16, 0.05).to(dtype)
+        x = torch.randn(20, 8, 28, 28, dtype=dtype, requires_grad=True)
+        best = float("inf")
+        for k in range(repeats + 1):
+            t0 = time.perf_counter()
+            block_forward(block, x, path).square().sum().backward()
+            best = min(best, time.perf_counter() - t0) if k else best
+    return best
+
+
+def _choice_key(dtype: torch.dtype, threads: int) -> str:
+    return (f"{cpu_info()[0]} [{_cpu_tag()}] -march={kernel_target()} {dtype} {threads} threads "
+            f"torch {torch.__version__}")
+
+
+@functools.cache
+def measured_paths(dtype: torch.dtype, threads: int) -> dict[str, float]:
+    """Seconds per forward + backward pass of each path (``_time_path``), measured once per CPU
+    kind, kernel target, dtype, thread count and torch version, then read from $TORCH_EXTENSIONS_DIR
+    (or ~/.cache/hdnn/torch_extensions)/block_paths.json. Without the fused kernel (a failed
+    build) the other two are measured and nothing is written: a later build is measured afresh."""
+    file, key = _choices_file(), _choice_key(dtype, threads)
+    try:
+        known = json.loads(file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if key in known:
+        return known[key]
+    usable = [p for p in PATHS if p != "fused-cpp" or fused_extension() is not None]
+    times = {p: _time_path(p, dtype) for p in usable}
+    log.info("block path for %s: %s (%s per pass of a 16-layer H2 block on 20 images)", key,
+             min(times, key=times.get), ", ".join(f"{p} {1e3 * s:.1f} ms" for p, s in times.items()))
+    if len(usable) == len(PATHS):
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({**known, key: times}, indent=1))
+        tmp.replace(file)  # atomic: jobs measuring at once each leave a whole file
+    return times
+
+
+def _choices_file() -> Path:
+    return _extensions_root() / CHOICES_FILE
 
 
 def _check_input(block: Block, x: torch.Tensor) -> None:
@@ -133,33 +200,49 @@ def channel_major_forward(block: Block, x: torch.Tensor) -> torch.Tensor | None:
 def _cpu_tag() -> str:
     """A build (-march=native) runs only on CPUs with the same instructions: one folder per set of
     CPU flags, so a home folder shared by different machines (a cluster) keeps one per kind."""
-    try:
-        flags = next(line for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("flags"))
-    except (OSError, StopIteration):
-        flags = platform.processor() or platform.machine()
-    return hashlib.sha256(flags.encode()).hexdigest()[:12]
+    model, flags = cpu_info()
+    return hashlib.sha256(" ".join([model, *flags]).encode()).hexdigest()[:12]
+
+
+def kernel_target() -> str:
+    return os.environ.get(MARCH_ENV) or "native"
+
+
+def _extensions_root() -> Path:
+    return Path(os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "hdnn" / "torch_extensions")
 
 
 def _build_dir() -> Path:
-    root = os.environ.get("TORCH_EXTENSIONS_DIR") or Path.home() / ".cache" / "hdnn" / "torch_extensions"
-    path = Path(root) / f"hdnn_fused_block_{_cpu_tag()}"
+    path = _extensions_root() / f"hdnn_fused_block_{kernel_target()}_{_cpu_tag()}"
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
+def compile_flags(target: str, openmp: bool = True) -> list[str]:
+    """g++ flags of the fused kernel. No -ffast-math: float32 runs as fast without it
+    (benchmarks/README.md), and it lets g++ reorder sums and assume no NaN (a diverged run)."""
+    return ["-O3", f"-march={target}", "-fopenmp" if openmp else "-fopenmp-simd", "-Wno-psabi"]
+
+
 def build_extension():
     """Compile (first call) or load (later calls: ninja finds nothing to do) the fused kernel;
-    its operators are then ``torch.ops.hdnn_fused.forward`` and ``.backward``."""
+    its operators are then ``torch.ops.hdnn_fused.forward``, ``.backward`` and ``.build_info``.
+    Without OpenMP (a compiler that lacks it) it is built for one thread, with one warning."""
     from torch.utils.cpp_extension import load  # imported late: it logs about CUDA on import
 
-    load(
-        name="hdnn_fused_block", sources=[str(Path(__file__).with_name("csrc") / "fused_block.cpp")],
-        build_directory=str(_build_dir()),
-        # -ffast-math at compile time only: glibc's vector tanh (libmvec) and vectorised
-        # reductions; not at link time, where it would set flush-to-zero for the whole process.
-        extra_cflags=["-O3", "-march=native", "-ffast-math", "-fopenmp-simd", "-Wno-psabi"],
-        extra_ldflags=["-lmvec"], is_python_module=False, verbose=False)
+    build_dir, target = _build_dir(), kernel_target()
+    if not any(build_dir.glob("*.so")):
+        log.info("building the fused kernel for -march=%s, once per CPU kind, about 10-60 s", target)
+    source = str(Path(__file__).with_name("csrc") / "fused_block.cpp")
+    kwargs = dict(name="hdnn_fused_block", sources=[source], build_directory=str(build_dir),
+                  is_python_module=False, verbose=False)
+    try:
+        load(extra_cflags=compile_flags(target), extra_ldflags=["-fopenmp"], **kwargs)
+    except Exception as err:  # most likely no OpenMP; if not, the second build fails too
+        load(extra_cflags=compile_flags(target, openmp=False), **kwargs)
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        warnings.warn(f"hdnn fused-cpp kernel built without OpenMP ({type(err).__name__}: {first}): "
+                      f"it runs on one thread", RuntimeWarning, stacklevel=2)
     return torch.ops.hdnn_fused
 
 
@@ -171,7 +254,7 @@ def fused_extension():
     except Exception as err:  # no compiler, a failed compile or link: all mean the same here
         first = (str(err).strip().splitlines() or [""])[0][:200]
         warnings.warn(f"hdnn fused-cpp block path unavailable ({type(err).__name__}: {first}); "
-                      f"using the channel-major path", RuntimeWarning, stacklevel=2)
+                      f"using the next fastest path", RuntimeWarning, stacklevel=2)
         return None
 
 
@@ -198,7 +281,11 @@ def fused_forward(block: Block, x: torch.Tensor) -> torch.Tensor | None:
         raise RuntimeError("the fused C++ kernel could not be built (see the warning); "
                            "use block_forward, which falls back to the channel-major path")
     W, b, P = (t.contiguous() for t in steps)
-    y = _FusedSubsteps.apply(x.reshape(*x.shape[:2], -1).contiguous(), W, b, P)
+    x3 = x.reshape(*x.shape[:2], -1).contiguous()
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (x3, W, b, P)):
+        y = _FusedSubsteps.apply(x3, W, b, P)
+    else:  # evaluation: no autograd node, nothing saved
+        y = fused_extension().forward(x3, W, b, P)
     return y.view(x.shape)
 
 

@@ -35,6 +35,7 @@ from tqdm.auto import tqdm
 import warnings
 
 from hdnn.blocks import ARCHS, Block, make_block
+from hdnn.cpu import cpu_info, cpu_vector_flags
 from hdnn.fast_block import block_forward, select_path
 from hdnn.mnist import IMAGE_SIDE, load_mnist_tensors
 from hdnn.provenance import derive_seed, git_commit, versions, write_json
@@ -230,7 +231,7 @@ def train_epoch(net: MnistNet, opt: torch.optim.Optimizer, x: torch.Tensor, y: t
     return float(total) / n_batches
 
 
-@torch.no_grad()
+@torch.inference_mode()  # no autograd records: the fused kernel's forward alone
 def evaluate(net: MnistNet, x: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Mean cross-entropy and accuracy over a whole split."""
     net.eval()
@@ -378,7 +379,8 @@ def run_mnist(root: str | os.PathLike, out_path: str | os.PathLike, study: str, 
         "n_params": sum(p.numel() for p in net.parameters()),
         "n_train": res["n_train"], "n_eval": len(data["y_val" if cfg.validation else "y_test"]),
         "wall_time_s": res["wall_time_s"], "resumed_from_epoch": res["resumed_from_epoch"],
-        "device": res["device"], "block_path": getattr(net, "block_path", None), "threads": threads, "git_commit": git_commit(), "versions": versions(),
+        "device": res["device"], "block_path": getattr(net, "block_path", None),
+        "cpu_model": cpu_info()[0], "cpu_flags": cpu_vector_flags(), "threads": threads, "git_commit": git_commit(), "versions": versions(),
     }
     torch.save({"arch": arch, "depth": depth, "config": asdict(cfg), "state_dict": net.state_dict()},
                folder / "model.pt")
