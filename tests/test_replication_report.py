@@ -86,6 +86,9 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     write_runs_data(data, table1_csv=tables / "table1.csv")
     stage = data / "stages" / "table1.csv", data / "stages" / "table1_benchmarks.csv"
     write_stage_data(*stage, "table1", paths, train_code, bench_dir=tmp_path / "no-benchmarks")
+    first = stage[0].read_bytes()
+    write_stage_data(*stage, "table1", paths, train_code, bench_dir=tmp_path / "no-benchmarks")
+    assert stage[0].read_bytes() == first           # no clock or HEAD in it: an unchanged stage, the same bytes
     write_provenance(data, [stage[0]], [stage[1]])
     runs = pd.read_csv(data / "table1_runs.csv")
     assert len(runs) == 20 and set(runs["protocol"]) == {"code"} and runs["paper_test_acc"].notna().all()

@@ -8,8 +8,6 @@ gathered in provenance.csv and benchmarks.csv), then the claims tested on them
 
 from __future__ import annotations
 
-import datetime
-import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -35,8 +33,8 @@ DATA_FILES = {
     "table1_experiments_runs.csv": "the Table 1 experiments and their control arms per run: test accuracy in [0, 1]",
     "table2_runs.csv": "Table 2 per run (seed): final-epoch accuracies in [0, 1], the paper's values",
     "gradients_summary.csv": "Figure 2 per network, seed and tracked layer: min and max of each norm over training",
-    "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions, "
-                      "when and at which HEAD it was aggregated (from data/stages/)",
+    "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions "
+                      "(from data/stages/)",
     "benchmarks.csv": "per job: Snakemake's benchmark file (seconds, CPU time, peak memory)",
 }
 # Written from the files above by write_statistics (rule paper_statistics).
@@ -88,11 +86,6 @@ def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = N
             "versions": " | ".join(versions)}
 
 
-def _git_head(root: Path) -> str:
-    out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True)
-    return out.stdout.strip() or "unknown"
-
-
 def write_runs_data(out_dir: str | Path, table1_csv: str | None = None, table2_csv: str | None = None) -> None:
     """``out_dir``/table1_runs.csv and table2_runs.csv from the table rules' per-run csv files
     (results/tables/table{1,2}.csv)."""
@@ -118,12 +111,10 @@ def write_experiment_runs(out_csv: str | Path, metrics_paths) -> None:
 def write_stage_data(provenance_csv: str | Path, benchmarks_csv: str | Path, stage: str, metrics_paths,
                      train_code: list[str] | None = None, bench_dir: str | Path | None = None,
                      root: Path = ROOT) -> None:
-    """One stage (a key of STAGES): its provenance row (``stage_provenance``, when and at which
-    HEAD it was aggregated) and its jobs' Snakemake benchmark files. Each stage is aggregated on
-    its own, so rerunning one stage never needs the others' runs."""
+    """One stage (a key of STAGES): its provenance row (``stage_provenance``; no time of its own,
+    so an unchanged stage aggregates to the same bytes) and its jobs' Snakemake benchmark files.
+    Each stage is aggregated on its own, so rerunning one stage never needs the others' runs."""
     prov = pd.DataFrame([stage_provenance(STAGES[stage], metrics_paths, train_code, root)])
-    prov["aggregated_utc"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
-    prov["head"] = _git_head(root)
     Path(provenance_csv).parent.mkdir(parents=True, exist_ok=True)
     prov.to_csv(provenance_csv, index=False)
     bench = read_benchmarks(bench_dir or "")

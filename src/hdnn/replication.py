@@ -531,7 +531,6 @@ def _provenance_section(data: Path, cfg: dict, prov: pd.DataFrame | None) -> lis
                            "seeds per cell": prov["seeds_per_cell"], "devices": prov["devices"],
                            "commits": [" ".join(c[:7] for c in str(cs).split()) for cs in prov["commits"]]})
     versions = sorted({v for vs in prov["versions"].dropna() for v in vs.split(" | ")})
-    stages["aggregated (UTC, at HEAD)"] = [f"{t} {str(h)[:7]}" for t, h in zip(prov["aggregated_utc"], prov["head"])]
     lines += ["Each stage is aggregated on its own (data/stages/); run "
               f"seeds derive from base_seed {cfg['base_seed']} (hdnn.provenance.derive_seed), each "
               "run's seed is in table1_runs.csv / gradients_summary.csv.", "",
