@@ -90,5 +90,5 @@ def test_a_committed_certificate_names_the_digests_it_links():
             table = pd.read_csv(path)
             assert set(table["metric"]) == set(STAGES[path.stem][2])
             r = table.iloc[0]
-            verdict = certified(r["runs_digest"], r["files"].split(","), r["rerun_digest"], CERTIFICATES)
+            verdict = certified(r["runs_digest"], r["runs_files"].split(","), CERTIFICATES)
             assert (verdict is None) == (r["certificate"] == "different")

@@ -128,13 +128,13 @@ def test_a_documentation_only_change_keeps_the_report_fresh(repo):
 
 # -- certificates: runs at another digest accepted only through a certificate to HEAD's ------------
 
-def write_certificate(root, runs_digest, rerun_digest, verdict, files=("train.py",)):
+def write_certificate(root, runs_digest, rerun_digest, verdict, files=("train.py",), runs_files=("train.py",)):
     import pandas as pd
     folder = root / "paper" / "data" / "certificates"
     folder.mkdir(parents=True, exist_ok=True)
     pd.DataFrame([{"metric": "test_acc", "largest_abs_difference": 0.1, "tolerance": 0.5, "verdict": verdict,
-                   "certificate": verdict, "runs_digest": runs_digest, "rerun_digest": rerun_digest,
-                   "files": ",".join(files)}]).to_csv(folder / "stage.csv", index=False)
+                   "certificate": verdict, "runs_digest": runs_digest, "runs_files": ",".join(runs_files),
+                   "rerun_digest": rerun_digest, "files": ",".join(files)}]).to_csv(folder / "stage.csv", index=False)
 
 
 @pytest.mark.parametrize("verdict,certifies", [("identical", True), ("equivalent", True), ("different", False)])
@@ -149,7 +149,7 @@ def test_a_certificate_to_heads_digest_keeps_the_report_fresh(repo, verdict, cer
         "no certificate carries it" in problems[0]
 
 
-@pytest.mark.parametrize("which", ["runs", "rerun", "files"])
+@pytest.mark.parametrize("which", ["runs", "rerun", "runs_files", "later change"])
 def test_a_certificate_between_other_digests_or_files_certifies_nothing(repo, which):
     root, _ = repo
     write_report(root)
@@ -157,5 +157,21 @@ def test_a_certificate_between_other_digests_or_files_certifies_nothing(repo, wh
     (root / "train.py").write_text("lr = 0.01\n")
     new = code_digest(["train.py"], root=root)
     write_certificate(root, "0" * 64 if which == "runs" else old, "0" * 64 if which == "rerun" else new,
-                      "equivalent", ("train.py", "other.py") if which == "files" else ("train.py",))
+                      "equivalent", runs_files=("train.py", "other.py") if which == "runs_files" else ("train.py",))
+    if which == "later change":   # HEAD moved on after the certificate: it certifies nothing now
+        (root / "train.py").write_text("lr = 0.02\n")
+    assert "no certificate carries it" in check(root / "paper", root)[0]
+
+
+def test_a_certificate_covers_a_module_that_joined_the_training_code(repo):
+    """The committed runs' digest is over the files their report names; the reruns' over today's."""
+    root, _ = repo
+    write_report(root)
+    old = code_digest(["train.py"], root=root)
+    (root / "train.py").write_text("from cpu import FLAGS\nlr = 0.05\n")
+    (root / "cpu.py").write_text("FLAGS = ('avx2',)\n")
+    write_certificate(root, old, code_digest(["cpu.py", "train.py"], root=root), "equivalent",
+                      files=("train.py", "cpu.py"))
+    assert check(root / "paper", root) == []
+    (root / "cpu.py").write_text("FLAGS = ('avx512f',)\n")     # the new module changes: stale again
     assert "no certificate carries it" in check(root / "paper", root)[0]

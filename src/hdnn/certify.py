@@ -149,14 +149,19 @@ def stage_digest(paths, train_code: list[str], root: Path = ROOT) -> str:
                                 train_code, root)
 
 
-def certify(stage: str, paths, committed_csv: str | Path, committed_commits: list[str],
+def certify(stage: str, paths, committed_csv: str | Path, committed_provenance: str | Path,
             train_code: list[str], tolerance: dict[str, float], out_dir: str | Path,
             window: int | None = None, threshold: float | None = None, root: Path = ROOT) -> pd.DataFrame:
-    """Compare the reruns ``paths`` with the committed runs and write the stage's certificate."""
+    """Compare the reruns ``paths`` with the committed runs and write the stage's certificate. The
+    committed runs' digest covers the files their stage provenance names (the training code as
+    it was), the reruns' digest today's ``train_code`` (a module may have joined it since)."""
+    prov = pd.read_csv(committed_provenance).iloc[0]
+    runs_files = prov["train_code"].split(",")
     diffs = differences(stage, pd.read_csv(committed_csv), rerun_rows(stage, paths, window, threshold))
     table = summary(diffs, tolerance).assign(
         certificate=lambda t: worst(t["verdict"]),
-        runs_digest=training_code_digest(committed_commits, train_code, root),
+        runs_digest=training_code_digest(prov["commits"].split(), runs_files, root),
+        runs_files=",".join(runs_files),
         rerun_digest=stage_digest(paths, train_code, root), files=",".join(train_code))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -206,16 +211,20 @@ def write_report(summaries, out_md: str | Path) -> None:
     Path(out_md).write_text("\n".join(lines))
 
 
-def certified(digest: str, files: list[str], head: str, cert_dir: Path) -> str | None:
-    """The certificate (its path and verdict) that carries runs at ``digest`` to HEAD's ``head``
-    for these files, or None."""
+def certified(digest: str, files: list[str], cert_dir: Path, root: Path = ROOT) -> str | None:
+    """The certificate (its file and verdict) that carries runs made at ``digest`` of ``files``
+    to the training code as it is now (its rerun digest recomputed over its files), or None."""
+    from hdnn.staleness import code_digest
+
     for path in sorted(cert_dir.glob("*.csv")) if cert_dir.is_dir() else []:
         table = pd.read_csv(path)
-        if not {"runs_digest", "rerun_digest", "files", "certificate"} <= set(table.columns):
+        if not {"runs_digest", "runs_files", "rerun_digest", "files", "certificate"} <= set(table.columns):
             continue
         r = table.iloc[0]
-        if (r["runs_digest"], r["rerun_digest"], r["files"]) == (digest, head, ",".join(files)) \
-                and r["certificate"] in VERDICTS[:2]:
+        if (r["runs_digest"], r["runs_files"]) != (digest, ",".join(files)) or r["certificate"] not in VERDICTS[:2]:
+            continue
+        rerun_files = r["files"].split(",")
+        if all((root / f).is_file() for f in rerun_files) and r["rerun_digest"] == code_digest(rerun_files, root=root):
             largest = table.loc[table["largest_abs_difference"].idxmax()]
             return (f"{path.name}: {r['certificate']} (largest difference {largest['largest_abs_difference']:.3g} "
                     f"{largest['metric']}, tolerance {largest['tolerance']:.3g})")

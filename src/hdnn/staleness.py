@@ -139,7 +139,7 @@ def review(report_dir: str | Path, root: Path = ROOT) -> tuple[list[str], list[s
             for digest in digests.split("+"):
                 if digest == head:
                     continue
-                cert = certified(digest, files, head, Path(report_dir) / "data" / "certificates")
+                cert = certified(digest, files, Path(report_dir) / "data" / "certificates", root)
                 if cert:
                     notes.append(f"{report.name}: runs at {digest[:12]} certified to HEAD by {cert}")
                 else:
