@@ -72,6 +72,10 @@ def test_an_envelope_needs_two_cpu_targets(tmp_path):
         envelope("table1", a, write_runs(tmp_path / "b", (0.9, 0.95), "AVX512"), tmp_path / "e.csv")
     table = envelope("table1", a, write_runs(tmp_path / "c", (0.9, 0.9525), "AVX2"), tmp_path / "e.csv")
     assert table.set_index("metric").loc["test_acc", "largest_abs_difference"] == pytest.approx(0.25)
+    # another code's envelope joins the file; the same code's replaces its rows
+    envelope("table1", a, write_runs(tmp_path / "d", (0.9, 0.95), "AVX2"), tmp_path / "e.csv", code="old")
+    table = envelope("table1", a, write_runs(tmp_path / "c", (0.9, 0.9525), "AVX2"), tmp_path / "e.csv")
+    assert sorted(table["code"].unique()) == ["old", "unknown"] and len(table) == 4
 
 
 def test_every_tolerance_is_its_measured_envelope():
@@ -79,7 +83,7 @@ def test_every_tolerance_is_its_measured_envelope():
     an envelope it is 0 (only identical reruns certify)."""
     for stage, spec in load_config()["certify"].items():
         path = CERTIFICATES / f"{stage}_envelope.csv"
-        measured = pd.read_csv(path).set_index("metric")["largest_abs_difference"] if path.is_file() else {}
+        measured = pd.read_csv(path).groupby("metric")["largest_abs_difference"].max() if path.is_file() else {}
         for metric in STAGES[stage][2]:
             assert spec["tolerance"][metric] == pytest.approx(measured.get(metric, 0.0), rel=1e-3), (stage, metric)
 

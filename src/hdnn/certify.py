@@ -170,21 +170,32 @@ def certify(stage: str, paths, committed_csv: str | Path, committed_provenance: 
     return table
 
 
-def envelope(stage: str, paths_a, paths_b, out_csv: str | Path,
-             window: int | None = None, threshold: float | None = None) -> pd.DataFrame:
+def envelope(stage: str, paths_a, paths_b, out_csv: str | Path, targets: list[str] | None = None,
+             code: str | None = None, window: int | None = None, threshold: float | None = None,
+             committed_csv: str | Path | None = None) -> pd.DataFrame:
     """The same sample, code and seeds run for two CPU targets: per metric the differences between
-    them (``summary`` with no tolerance), the targets named. The tolerances are its largest values."""
-    a, b = (rerun_rows(stage, p, window, threshold) for p in (paths_a, paths_b))
-    capability = [sorted({read_json(p)["versions"].get("cpu_capability", "?") for p in ps})
-                  for ps in (paths_a, paths_b)]
-    if capability[0] == capability[1]:
-        raise ValueError(f"both sets of runs were made for CPU target {capability[0]}: an envelope "
+    them (``summary`` with no tolerance). Side A is ``paths_a``, or the committed runs
+    (``committed_csv``, made by their code on their machines). The targets are the runs' recorded
+    ones (torch's vector dispatch) unless ``targets`` names them. The rows of this ``code`` (the
+    runs' commits unless named) replace its earlier rows in ``out_csv``; rows of other code stay:
+    a stage's tolerance is the largest over every code measured (the committed runs' and HEAD's)."""
+    records = [[read_json(p) for p in ps] for ps in (paths_a, paths_b)]
+    targets = targets or [" ".join(sorted({r["versions"].get("cpu_capability", "?") for r in rs}))
+                          for rs in records]
+    if targets[0] == targets[1]:
+        raise ValueError(f"both sets of runs were made for CPU target {targets[0]}: an envelope "
                          f"needs two (README: the certificates' tolerances)")
-    diffs = differences(stage, a, b)
+    a = pd.read_csv(committed_csv) if committed_csv else rerun_rows(stage, paths_a, window, threshold)
+    diffs = differences(stage, a, rerun_rows(stage, paths_b, window, threshold))
+    code = code or " ".join(sorted({r.get("git_commit", "unknown")[:12] for rs in records for r in rs}))
     table = summary(diffs, {m: math.inf for m in STAGES[stage][2]}).drop(columns=["tolerance", "verdict"])
-    table = table.assign(target_a=" ".join(capability[0]), target_b=" ".join(capability[1]))
-    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_csv, index=False, float_format="%.6g")
+    table = table.assign(code=code, target_a=targets[0], target_b=targets[1])
+    out = Path(out_csv)
+    if out.is_file():
+        earlier = pd.read_csv(out)
+        table = pd.concat([earlier[earlier["code"] != code], table], ignore_index=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False, float_format="%.6g")
     return table
 
 
@@ -232,17 +243,24 @@ def certified(digest: str, files: list[str], cert_dir: Path, root: Path = ROOT) 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="The envelope behind a stage's tolerances.")
+    ap = argparse.ArgumentParser(description="The envelope behind a stage's tolerances (README).")
     ap.add_argument("stage", choices=list(STAGES))
-    ap.add_argument("runs_a", help="a folder holding the sample's runs for one CPU target")
+    ap.add_argument("runs_a", help="a folder holding the sample's runs for one CPU target, or "
+                                   "'committed': the committed runs of the stage (paper/data)")
     ap.add_argument("runs_b", help="the same runs for another target")
+    ap.add_argument("--targets", nargs=2, metavar=("A", "B"),
+                    help="the two targets' names, where the run records do not tell them apart")
+    ap.add_argument("--code", help="the code measured (default: the runs' commits)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     from hdnn.config_check import load_config
     stall = load_config()["figure2"]["stall"]
-    paths = [sorted(Path(d).rglob("metrics.json")) for d in (args.runs_a, args.runs_b)]
+    committed = ROOT / "paper" / "data" / STAGES[args.stage][0] if args.runs_a == "committed" else None
+    paths = [[] if d == "committed" else sorted(Path(d).rglob("metrics.json")) for d in (args.runs_a, args.runs_b)]
     out = args.out or ROOT / "paper" / "data" / "certificates" / f"{args.stage}_envelope.csv"
-    print(envelope(args.stage, *paths, out, stall["window"], stall["threshold"]).to_string(index=False))
+    table = envelope(args.stage, *paths, out, args.targets, args.code, stall["window"], stall["threshold"],
+                     committed_csv=committed)
+    print(table.to_string(index=False))
     return 0
 
 

@@ -27,7 +27,10 @@ scaled linearly; the 2-core machine's wall time is half of it (two jobs side by 
 from __future__ import annotations
 
 import argparse
+import functools
 import math
+import subprocess
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +42,9 @@ from statsmodels.stats.power import ttest_power
 from hdnn.runs import ROOT, paper_values
 
 CONFIG = ROOT / "config" / "confirmatory.yaml"
-DATA = ROOT / "paper" / "data"
+# The pilot files the analysis reads, taken from git at config power.pilot_commit: later reruns of
+# the pilot (another machine, more seeds) never move a protocol fixed before its runs.
+PILOT_FILES = ("table1_runs.csv", "table2_runs.csv", "benchmarks.csv", "table1_experiments_runs.csv")
 N_MAX = 1000
 WINDOW = 25      # seeds_needed: power must hold this many seeds beyond n
 CELL = ["group", "depth", "arch"]
@@ -94,7 +99,17 @@ def seeds_needed(power_of_n, target: float, n_max: int = N_MAX, window: int = WI
 
 # --- the pilot ---------------------------------------------------------------------------------
 
-def pilot_cells(table: str, protocol: str, data: Path = DATA) -> pd.DataFrame:
+@functools.cache
+def pilot_data(commit: str) -> Path:
+    """A folder holding paper/data's pilot files as committed at ``commit``."""
+    folder = Path(tempfile.mkdtemp(prefix=f"hdnn-pilot-{commit}-"))
+    for name in PILOT_FILES:
+        (folder / name).write_bytes(subprocess.run(["git", "show", f"{commit}:paper/data/{name}"], cwd=ROOT,
+                                                   capture_output=True, check=True).stdout)
+    return folder
+
+
+def pilot_cells(table: str, protocol: str, data: Path) -> pd.DataFrame:
     """Per cell of a table under a protocol: sd of test accuracy (points) and seconds per run."""
     if table == "table1":
         runs = pd.read_csv(data / "table1_runs.csv").rename(columns={"dataset": "group"})
@@ -117,7 +132,7 @@ def sd_inflation(df, confidence: float) -> float:
     return float(math.sqrt(nu / stats.chi2.ppf(1 - confidence, nu)))
 
 
-def figure2_cost(networks, data: Path = DATA, seeds: int | None = None) -> float:
+def figure2_cost(networks, data: Path, seeds: int | None = None) -> float:
     """Seconds per seed for the networks: their Figure 2 jobs (all seeds stacked) / seeds."""
     seeds = seeds or yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["figure2"]["n_seeds"]
     bench = pd.read_csv(data / "benchmarks.csv").set_index("job")["s"]
@@ -145,11 +160,11 @@ def _row(claim, level, unit, test, margin, true, w, sd, cost_per_seed, alpha, ta
             "cost_s_per_seed": cost_per_seed, "gpu_runs_per_seed": gpu_runs, "_power": pw}
 
 
-def _prop_row(claim, level, unit, networks, c, alpha, target, p1):
+def _prop_row(claim, level, unit, networks, c, alpha, target, p1, data):
     pw = lambda n: math.prod(power_proportion(n, c["margin"], p1, alpha) for _ in networks)  # noqa: E731
     return {"claim": claim, "level": level, "unit": unit, "test": "proportion", "margin": c["margin"],
             "true": p1, "pilot_sd": math.nan, "alpha": alpha, "seeds_needed": seeds_needed(pw, target),
-            "cost_s_per_seed": figure2_cost(networks), "gpu_runs_per_seed": 0, "_power": pw}
+            "cost_s_per_seed": figure2_cost(networks, data), "gpu_runs_per_seed": 0, "_power": pw}
 
 
 def _secondary(claim, spec, cells, alpha, target, paper, confidence):
@@ -185,9 +200,10 @@ def _secondary(claim, spec, cells, alpha, target, paper, confidence):
     return out
 
 
-def endpoints(cfg: dict | None = None, data: Path = DATA) -> pd.DataFrame:
+def endpoints(cfg: dict | None = None, data: Path | None = None) -> pd.DataFrame:
     """One row per primary endpoint and per secondary unit: spread, seeds needed, cost per seed."""
     cfg = cfg or yaml.safe_load(CONFIG.read_text())
+    data = data or pilot_data(cfg["power"]["pilot_commit"])
     alpha, target = cfg["alpha"], cfg["power"]["target"]
     family, p1 = cfg["multiplicity"]["family"], cfg["power"]["proportion_alternative"]
     confidence = cfg["power"]["sd_confidence"]
@@ -198,9 +214,9 @@ def endpoints(cfg: dict | None = None, data: Path = DATA) -> pd.DataFrame:
         p = spec["primary"]
         if p["test"] == "proportion":
             rows.append(_prop_row(claim, "primary", " ∧ ".join(p["networks"]), p["networks"], p,
-                                  alpha / len(family), target, p1))
+                                  alpha / len(family), target, p1, data))
             if len(p["networks"]) > 1:
-                rows += [_prop_row(claim, "secondary", n, [n], p, alpha / len(p["networks"]), target, p1)
+                rows += [_prop_row(claim, "secondary", n, [n], p, alpha / len(p["networks"]), target, p1, data)
                          for n in p["networks"]]
             continue
         cells = pilot_cells(p["table"], cfg["primary_protocol"][p["table"]], data)
@@ -221,7 +237,7 @@ def _table_of(cfg: dict, claim: str) -> str:
     return cfg["claims"][claim]["primary"]["table"]
 
 
-def control_cost_s(cfg: dict, data: Path = DATA) -> float:
+def control_cost_s(cfg: dict, data: Path) -> float:
     """Seconds per seed of the control design: every experiment's changed arm on its off cells
     (the pilot's experiment runs) and `paper`'s off cells rerun unchanged."""
     exp = pd.read_csv(data / "table1_experiments_runs.csv")
@@ -234,11 +250,12 @@ def control_cost_s(cfg: dict, data: Path = DATA) -> float:
     return float(per_cell + unchanged)
 
 
-def plan(cfg: dict | None = None, df: pd.DataFrame | None = None, data: Path = DATA) -> dict:
+def plan(cfg: dict | None = None, df: pd.DataFrame | None = None, data: Path | None = None) -> dict:
     """Seeds per table (the largest need of its primaries), the cost of the runs the budget covers
     at those seeds (core-minutes; Table 2's secondary protocol is outside it) and the primaries
     that stay under the target."""
     cfg = cfg or yaml.safe_load(CONFIG.read_text())
+    data = data or pilot_data(cfg["power"]["pilot_commit"])
     df = endpoints(cfg, data) if df is None else df
     prim = df[df["level"] == "primary"].assign(table=lambda d: [_table_of(cfg, c) for c in d["claim"]])
     n = {t: int(g["seeds_needed"].max()) for t, g in prim.groupby("table")}
@@ -249,7 +266,7 @@ def plan(cfg: dict | None = None, df: pd.DataFrame | None = None, data: Path = D
         # Table 2's secondary protocol runs after, as far as the budget goes (not counted).
         "table2": pilot_cells("table2", cfg["primary_protocol"]["table2"], data)
                   .query("arch in ['MS1', 'H2']")["cost_s"].sum(),
-        "figure2": figure2_cost(cfg["figure2"]["networks"]),
+        "figure2": figure2_cost(cfg["figure2"]["networks"], data),
         "control": control_cost_s(cfg, data),
     }
     cost = {t: n[t] * per_seed[t] / 60 for t in per_seed}
@@ -260,9 +277,10 @@ def plan(cfg: dict | None = None, df: pd.DataFrame | None = None, data: Path = D
             "inconclusive": sorted(prim.loc[prim["seeds_needed"] > prim["table"].map(n), "claim"])}
 
 
-def table(cfg: dict | None = None, data: Path = DATA) -> tuple[pd.DataFrame, dict]:
+def table(cfg: dict | None = None, data: Path | None = None) -> tuple[pd.DataFrame, dict]:
     """The power table (with power and cost at the chosen seeds) and the plan."""
     cfg = cfg or yaml.safe_load(CONFIG.read_text())
+    data = data or pilot_data(cfg["power"]["pilot_commit"])
     df = endpoints(cfg, data)
     pl = plan(cfg, df, data)
     chosen = [pl["n_seeds"][_table_of(cfg, c)] for c in df["claim"]]
