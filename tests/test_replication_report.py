@@ -1,14 +1,17 @@
 """paper/replication.md is a pure function of the committed paper/data and the config: rebuilt
 here byte for byte, so no number in it was edited by hand; and the two steps on synthetic runs."""
 
+import ast
+
 import pandas as pd
 import pytest
+import yaml
 
 from hdnn.provenance import write_json
 from hdnn.config_check import load_config
 from hdnn.collect import (STAGES, STATISTICS_FILES, stage_provenance, write_provenance, write_runs_data,
                           write_stage_data, write_statistics)
-from hdnn.replication import REPORT, render, write_replication
+from hdnn.replication import PROSE, REPORT, render, write_replication
 from hdnn.table1 import write_table1
 from hdnn.runs import collect_runs
 from hdnn.staleness import MARKER, ROOT
@@ -30,15 +33,42 @@ def test_committed_report_rebuilds_from_committed_data(config):
 
 
 def test_committed_statistics_rebuild_from_committed_runs(tmp_path, config):
-    """claims.csv, calibration.csv, …: the tests rerun on the committed per-run data."""
+    """claims.csv, calibration.csv, the checks and per-seed rows the report shows, …: rewritten
+    from the committed per-run data, the probes' and the config."""
+    data = tmp_path / "data"
+    data.mkdir()
     for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv", "table1_tuning_runs.csv",
                  "table1_experiments_runs.csv"):
         if (PAPER / "data" / name).is_file():
-            (tmp_path / name).write_bytes((PAPER / "data" / name).read_bytes())
-    write_statistics(tmp_path, config["figure2"]["layers"], experiments=config["experiments"]["runs"])
+            (data / name).write_bytes((PAPER / "data" / name).read_bytes())
+    for src in (PAPER / "probes").glob("*/data/*"):
+        dst = tmp_path / src.relative_to(PAPER)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        dst.write_bytes(src.read_bytes())
+    write_statistics(data, config)
     for name in STATISTICS_FILES:
-        assert (tmp_path / name).read_text() == (PAPER / "data" / name).read_text(), \
-            f"data/{name}: regenerate it (python -m hdnn.replication paper)"
+        assert (data / name).read_text() == (PAPER / "data" / name).read_text(), \
+            f"data/{name}: regenerate it (snakemake --cores 1 --allowed-rules paper_statistics -- paper/data/{name})"
+
+
+# The renderer renders: it imports no collector, no module that tests or chooses, no training code.
+FORBIDDEN = {"hdnn.collect", "hdnn.selection", "hdnn.claims", "hdnn.calibration", "hdnn.controls",
+             *(f"hdnn.{m}" for m in ("blocks", "data", "train", "settings", "provenance", "gradients",
+                                     "fast_block", "cpu", "mnist", "mnist_train"))}
+
+
+def test_renderer_renders_only():
+    source = (ROOT / "src" / "hdnn" / "replication.py").read_text()
+    imported = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            imported |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    assert not imported & FORBIDDEN
+    assert len(source.splitlines()) <= 400
+    described = yaml.safe_load((PROSE / "data_files.yaml").read_text())
+    assert set(STATISTICS_FILES) <= set(described)   # the report lists every file it is made from
 
 
 def test_committed_provenance_gathers_the_stages(tmp_path):
@@ -97,7 +127,7 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     assert prov["digest"] == "none"                  # runs outside git: always stale
 
     config = {**config, "report_dir": str(tmp_path / "paper")}
-    write_statistics(data, config["figure2"]["layers"])
+    write_statistics(data, config)
     assert all((data / name).is_file() for name in STATISTICS_FILES)
     written = write_replication(tmp_path / "paper", config)
     assert sorted(p.name for p in written) == ["replication.md", "table1.tex"]
@@ -119,7 +149,7 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     t2.to_csv(data / "table2_runs.csv", index=False)
     pd.DataFrame([{"job": "table1/x", "stage": "table1", "s": 2.0, "cpu_time": 1.5, "max_rss": 100.0}]).to_csv(
         data / "benchmarks.csv", index=False)
-    write_statistics(data, config["figure2"]["layers"])
+    write_statistics(data, config)
     out = render(data, config)
     assert "tables/table2.tex" in out and r"\toprule" in out["tables/table2.tex"]
     assert "### 3. MNIST test accuracy grows with depth (Table 2)" in out[REPORT]

@@ -26,7 +26,6 @@ from hdnn.runs import paper_values
 SPEC_FILE = Path(__file__).resolve().parents[2] / "config" / "claims.yaml"
 H_ARCHS, MS_ARCHS = ("H1", "H2"), ("MS1", "MS2", "MS3")
 PAPER_ROWS = "paper's own numbers"  # the protocol label of the paper's single runs
-NO_TEST = "no test (one run)"
 ORDER = ("h_ge_ms", "h1_eq_h2", "depth_gain", "ms1_eq_h2", "h1_grad_band", "fc_vanish", "lemma3")
 TESTS = {"noninferiority": S.noninferiority, "superiority": S.superiority,
          "equivalence": S.equivalence}
@@ -136,7 +135,7 @@ def _decide(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
     for (claim, protocol), g in tests.groupby(["claim", "protocol"], sort=False):
         g = g.copy()
         if protocol == PAPER_ROWS:
-            g["verdict"] = NO_TEST
+            g["verdict"] = S.NO_TEST
         else:
             g["p_for_holm"], g["p_against_holm"] = S.holm(g["p_for"]), S.holm(g["p_against"])
             g["verdict"] = [S.decide(f, a, alpha) for f, a in zip(g["p_for_holm"], g["p_against_holm"])]
@@ -162,7 +161,7 @@ def _summary(tests: pd.DataFrame, spec: dict) -> pd.DataFrame:
         if protocol == PAPER_ROWS:
             side = int(g.apply(_units_side, axis=1).sum())
             worst = g.loc[g["estimate"].idxmin()] if c["test"] != "equivalence" else g.loc[g["estimate"].abs().idxmax()]
-            rows.append({**row, "verdict": NO_TEST, "estimate": worst["estimate"], "worst_unit": worst["unit"],
+            rows.append({**row, "verdict": S.NO_TEST, "estimate": worst["estimate"], "worst_unit": worst["unit"],
                          "n": 1, "units_hold": side, "units_fail": len(g) - side, "units_inconclusive": 0})
             continue
         worst = _worst(g)

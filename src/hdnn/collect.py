@@ -1,9 +1,10 @@
 """The collector: runs → {report_dir}/data/*.csv, the folder replication.md is rendered from.
 
 Per-seed Table 1 and Table 2 rows, each stage's provenance and benchmark files (data/stages/,
-gathered in provenance.csv and benchmarks.csv), then the claims tested on them
-(``write_statistics``). One rule per step (workflow/rules/paper.smk); the report
-(hdnn.replication) reads nothing else.
+gathered in provenance.csv and benchmarks.csv), then the claims tested on them and whatever else
+the report shows that is computed: per-seed rows, the checks of the chosen settings, the
+protocols' settings (``write_statistics``). One rule per step (workflow/rules/paper.smk); the
+report (hdnn.replication) reads nothing else of the runs.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from collections import Counter
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from hdnn import calibration as K
 from hdnn import claims as C
 from hdnn import controls
+from hdnn import settings as S
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks
 from hdnn.provenance import read_json
-from hdnn.runs import collect_runs
+from hdnn.runs import collect_runs, read_data
+from hdnn.selection import best_settings
 from hdnn.staleness import ROOT, training_code_digest
 
 TABLE1_RUN_COLUMNS = ["protocol", "dataset", "depth", "arch", "seed_index", "seed", "diverged",
@@ -26,29 +30,11 @@ TABLE1_RUN_COLUMNS = ["protocol", "dataset", "depth", "arch", "seed_index", "see
 TABLE2_RUN_COLUMNS = ["protocol", "column", "arch", "paper_column", "depth", "seed_index", "seed",
                       "diverged", "train_acc", "test_acc", "paper_train_acc", "paper_test_acc",
                       "best_epoch_test_acc_selected_on_test", "wall_time_s", "device", "block_path"]
-# The files of paper/data and what each holds (the report lists them).
-DATA_FILES = {
-    "table1_cells.csv": "Table 1 per (protocol, cell): n, mean, sd, min, max (%), the paper's value, the verdict",
-    "table1_runs.csv": "Table 1 per run (seed): accuracies in [0, 1], the paper's value, wall time",
-    "table1_experiments_runs.csv": "the Table 1 experiments and their control arms per run: test accuracy in [0, 1]",
-    "table2_runs.csv": "Table 2 per run (seed): final-epoch accuracies in [0, 1], the paper's values",
-    "gradients_summary.csv": "Figure 2 per network, seed and tracked layer: min and max of each norm over training",
-    "provenance.csv": "per stage: runs, commits, training-code digest, wall time, seeds, devices, versions "
-                      "(from data/stages/)",
-    "benchmarks.csv": "per job: Snakemake's benchmark file (seconds, CPU time, peak memory)",
-}
-# Written from the files above by write_statistics (rule paper_statistics).
-STATISTICS_FILES = {
-    "claims.csv": "per claim and protocol: verdict, the least favourable unit's estimate and interval, "
-                  "margin, units decided each way, seeds that would decide the undecided",
-    "claim_tests.csv": "per unit of every claim: estimate, interval, p-values raw and Holm-adjusted, verdict",
-    "calibration.csv": "per table and protocol: the paper's single runs against our seeds (outside our "
-                       "range, sign test, mean rank, shift with its bootstrap interval)",
-    "calibration_cells.csv": "per cell: the paper's value, our seeds' summary, the paper's rank among them",
-    "claims_search.csv": "per Table 1 claim and searched setting: the verdict on validation accuracies",
-    "controls.csv": "per Table 1 experiment: its effect on the off cells and on its control arm's cells",
-}
-DATA_FILES.update(STATISTICS_FILES)
+# Written from the per-run files by write_statistics (rule paper_statistics); what each holds:
+# workflow/report/replication/data_files.yaml, which the report lists.
+STATISTICS_FILES = ("claims.csv", "claim_tests.csv", "calibration.csv", "calibration_cells.csv",
+                    "claims_search.csv", "controls.csv", "band_seeds.csv", "fc_seeds.csv", "fc_bias_zeros.csv",
+                    "tuned_check.csv", "paper_protocol_check.csv", "table1_settings.csv", "table2_settings.csv")
 # The report's stages: the name in data/stages/NAME.csv → the name provenance.csv gives it, and
 # the folder of its jobs' benchmark files under {results_dir}/benchmarks/.
 STAGES = {"table1": "Table 1", "table1_experiments": "Table 1 experiments", "table1_tuning": "Table 1 tuning",
@@ -57,11 +43,6 @@ STAGES = {"table1": "Table 1", "table1_experiments": "Table 1 experiments", "tab
 STAGE_BENCHMARKS = {"table1": "table1", "table1_experiments": "experiments", "table1_tuning": "tuning",
                     "table1_ablation": "ablation", "figure2": "figure2", "table2": "table2",
                     "table2_tuning": "table2_tuning"}
-
-
-def read_data(data: Path, name: str) -> pd.DataFrame | None:
-    """A file of paper/data, or None where it has not been written."""
-    return pd.read_csv(data / name) if (data / name).is_file() else None
 
 
 def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = None,
@@ -129,11 +110,12 @@ def write_provenance(out_dir: str | Path, stage_files, benchmark_files) -> None:
         columns=BENCHMARK_COLUMNS).to_csv(out / "benchmarks.csv", index=False)
 
 
-def write_statistics(data_dir: str | Path, layers, spec_path: str | Path = C.SPEC_FILE,
-                     paper: dict | None = None, experiments: dict | None = None) -> None:
-    """``data_dir``/STATISTICS_FILES from its per-run files, the claims' spec (config/claims.yaml)
-    and the config's experiments.runs (their control arms)."""
-    data, spec = Path(data_dir), C.load_spec(spec_path)
+def write_statistics(data_dir: str | Path, cfg: dict, spec_path: str | Path = C.SPEC_FILE,
+                     paper: dict | None = None) -> None:
+    """``data_dir``/STATISTICS_FILES from its per-run files, the probes' beside it
+    (``data_dir``/../probes/NAME/data, PROBES), the claims' spec (config/claims.yaml) and the config
+    (the experiments' control arms, the protocols' settings; chosen files relative to the cwd)."""
+    data, spec, layers = Path(data_dir), C.load_spec(spec_path), cfg["figure2"]["layers"]
     t1, t2 = read_data(data, "table1_runs.csv"), read_data(data, "table2_runs.csv")
     summary, tests = C.evaluate(t1, t2, read_data(data, "gradients_summary.csv"), layers, spec, paper)
     boot = spec["calibration"]
@@ -146,6 +128,122 @@ def write_statistics(data_dir: str | Path, layers, spec_path: str | Path = C.SPE
     frames["controls.csv"] = controls.effects(
         t1 if t1 is not None else pd.DataFrame(columns=["protocol", *controls.CELL, "test_acc"]),
         exp if exp is not None else pd.DataFrame(columns=["experiment", *controls.CELL, "test_acc"]),
-        experiments or {})
+        cfg["experiments"]["runs"])
     for name, frame in frames.items():
         frame.to_csv(data / name, index=False, float_format="%.6g")
+    # What the report shows of these as is: full precision, so that it rounds as from the runs.
+    grads, fc = read_data(data, "gradients_summary.csv"), spec["claims"]["fc_vanish"]
+    zeros = probe(data, "fc_bias_zeros")
+    frames = {"band_seeds.csv": C.band_seeds(grads, layers) if grads is not None else pd.DataFrame(columns=["network"]),
+              "fc_seeds.csv": C.fc_seeds(grads, layers, fc) if grads is not None else pd.DataFrame(columns=["network"]),
+              "fc_bias_zeros.csv": fc_bias_zeros(grads, zeros, layers, fc),
+              "tuned_check.csv": tuned_check(read_data(data, "table1_tuning_runs.csv"), cfg["table1"]["tuned"]),
+              "paper_protocol_check.csv": paper_protocol_check(probe(data, "paper_protocol_validation"), cfg),
+              **settings_tables(cfg)}
+    for name, frame in frames.items():
+        frame.to_csv(data / name, index=False)
+
+
+# Probes whose committed summaries the statistics read (config/probes/NAME.yaml → paper/probes/NAME/).
+PROBES = {"paper_protocol_validation": "table1_tuning_runs.csv", "fc_bias_zeros": "gradients_summary.csv"}
+
+
+def probe(data: Path, name: str) -> pd.DataFrame | None:
+    return read_data(data.parent / "probes" / name / "data", PROBES[name])
+
+
+def fc_bias_zeros(grads: pd.DataFrame | None, zeros: pd.DataFrame | None, layers, c: dict) -> pd.DataFrame:
+    """The FC stall experiment (config/probes/figure2_fc_bias_zeros.yaml) beside the committed runs:
+    per network and arm, the claims' per-seed facts summed (empty until the probe has run)."""
+    rows = []
+    for arm, g in (("biases N(0, 1) (the authors')", grads), ("biases zero", zeros)):
+        if grads is None or zeros is None:
+            break
+        for network, r in C.fc_seeds(g, layers, c).groupby("network", sort=False):
+            stall = r["stall_iteration"]
+            rows.append({"network": network, "arm": arm, "seeds": len(r), "stall_median": stall.median(),
+                         "stall_min": stall.min(), "stall_max": stall.max(),
+                         "stall_near_paper": int(r["stall_near_paper"].sum()), "vanished": int(r["vanished"].sum()),
+                         "test_acc": r["test_acc"].mean()})
+        for network, b in C.band_seeds(g, layers).groupby("network", sort=False):
+            acc = g[(g["network"] == network)].drop_duplicates("seed_index")["test_acc"]
+            rows.append({"network": network, "arm": arm, "seeds": len(b), "test_acc": acc.mean(),
+                         "inside": int(b["inside"].sum()), "max_norm": b["max"].max()})
+    return pd.DataFrame(rows, columns=["network", "arm", "seeds", "stall_median", "stall_min", "stall_max",
+                                       "stall_near_paper", "vanished", "test_acc", "inside", "max_norm"])
+
+
+def _label(setting) -> str:
+    return ", ".join(f"{k} {v}" for k, v in setting.items())
+
+
+def tuned_check(search: pd.DataFrame | None, chosen_path: str) -> pd.DataFrame:
+    """Does the committed search data (table1_tuning_runs.csv) choose the committed tuned settings
+    (``chosen_path``)? Per (data set, arch): both settings and their mean validation accuracies."""
+    columns = ["dataset", "arch", "chosen", "chosen_val_acc", "best", "best_val_acc", "same"]
+    if search is None or not Path(chosen_path).is_file():
+        return pd.DataFrame(columns=columns)
+    chosen = yaml.safe_load(Path(chosen_path).read_text())["per_cell"]
+    keys = [c for c in search.columns if c not in C.SEARCH_COLUMNS]
+    mean, choices = best_settings(search, keys)
+    rows = []
+    for _, best in choices.iterrows():
+        g = mean[(mean["dataset"] == best["dataset"]) & (mean["arch"] == best["arch"])]
+        want = {k: chosen.get(best["dataset"], {}).get(best["arch"], {}).get(k) for k in keys}
+        mine = g[(g[keys] == pd.Series(want)).all(axis=1)]["mean_val_acc"]
+        rows.append({"dataset": best["dataset"], "arch": best["arch"], "chosen": _label(want),
+                     "chosen_val_acc": mine.iloc[0] if len(mine) else None, "best": _label(best[keys]),
+                     "best_val_acc": best["mean_val_acc"], "same": all(best[k] == want[k] for k in keys)})
+    return pd.DataFrame(rows, columns=columns)
+
+
+def paper_protocol_check(check: pd.DataFrame | None, cfg: dict) -> pd.DataFrame:
+    """The probe re-choosing the `paper` protocol's open settings on validation data
+    (config/probes/paper_protocol_validation.yaml): per setting, best first, its mean validation
+    accuracy over all blocks and cells, whether it is the protocol's, the (data set, arch) it is
+    best for, and the probe's seeds. The protocol's setting is a row even where not searched."""
+    if check is None:
+        return pd.DataFrame(columns=["val_acc", "protocol", "cells", "seeds"])
+    keys = [k for k in ("T", "scheme", "input_placement") if k in check]
+    paper = S.protocol_settings(cfg, "paper", next(iter(cfg["table1"]["depths"])), cfg["table1"]["archs"][0])
+    protocol = tuple(paper[k] for k in keys)
+    mean = check.groupby(keys)["val_acc"].mean().sort_values(ascending=False)
+    mean = mean.reindex([*mean.index, *([protocol] if protocol not in mean.index else [])])
+    _, per_cell = best_settings(check, keys)
+    cells = per_cell.groupby(keys).size()
+    return mean.reset_index().assign(protocol=[i == protocol for i in mean.index],
+                                     cells=[int(cells.get(i, 0)) for i in mean.index],
+                                     seeds=check["seed_index"].nunique())
+
+
+def _values(values) -> str:
+    """A setting's value, or its values with their number of cells when they differ."""
+    values = [str(v) for v in values]
+    counts = Counter(values)
+    if len(counts) == 1:
+        return next(iter(counts))
+    return ", ".join(f"{v} ({n} of {len(values)})"
+                     for v, n in sorted(counts.items(), key=lambda vn: (-vn[1], vn[0])))
+
+
+TABLE2_SETTINGS = ("h", "weight_decay", "alpha", "lr", "lr_gamma", "epochs", "batch_size", "nf")
+
+
+def settings_tables(cfg: dict) -> dict[str, pd.DataFrame]:
+    """The protocols' settings as the config and its chosen files resolve them: Table 1 per setting
+    and protocol over the (data set, arch) pairs (settings sorted; the report orders them), Table 2
+    per protocol and column."""
+    t1 = cfg["table1"]
+    cells = [(d, a) for d in t1["depths"] for a in t1["archs"]]
+    per = {p: [S.protocol_settings(cfg, p, d, a) for d, a in cells] for p in S.table1_protocols(cfg)}
+    table1 = pd.DataFrame([{"setting": k, **{p: _values(s.get(k) for s in per[p]) for p in per}}
+                           for k in sorted({k for p in per for s in per[p] for k in s})])
+    rows = []
+    for p in S.table2_protocols(cfg):
+        for column in S.table2_columns(cfg):
+            s = S.table2_settings(cfg, p, column)
+            keys = set(s) - {"subset", "test_subset"}
+            rows.append({"protocol": p, "column": column,
+                         **{k: s[k] for k in [*(k for k in TABLE2_SETTINGS if k in keys),
+                                              *sorted(keys - set(TABLE2_SETTINGS))]}})
+    return {"table1_settings.csv": table1, "table2_settings.csv": pd.DataFrame(rows)}

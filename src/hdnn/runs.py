@@ -46,6 +46,11 @@ def paper_values(path: str | Path = PAPER_VALUES) -> dict:
     return yaml.safe_load(Path(path).read_text())
 
 
+def read_data(data: Path, name: str) -> pd.DataFrame | None:
+    """A file of a report's data folder (paper/data), or None where it has not been written."""
+    return pd.read_csv(data / name) if (data / name).is_file() else None
+
+
 def collect_runs(paths, extra_keys=()) -> pd.DataFrame:
     """One row per run; accuracies in [0, 1]; settings flattened as cfg_* columns."""
     rows = []

@@ -19,6 +19,7 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW, ttest_ind
 
 HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
+NO_TEST = "no test (one run)"  # the verdict of the paper's single runs, which have no spread
 MAX_SEEDS = 1000  # seeds_to_decide searches up to this many per group
 
 

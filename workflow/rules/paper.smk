@@ -1,10 +1,9 @@
 # The replication report (hdnn.replication): the runs aggregated into {report_dir}/data/*.csv (per
 # run; per stage in data/stages/), the claims tested on them (paper_statistics), then
-# {report_dir}/replication.md rendered from that folder and the config alone
-# (tests/test_replication_report.py rebuilds it from the committed data).
+# {report_dir}/replication.md rendered from that folder, the config and the report's prose
+# (workflow/report/replication/) alone (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
-from hdnn.collect import STATISTICS_FILES
-from hdnn.replication import PROBES
+from hdnn.collect import PROBES, STATISTICS_FILES
 
 
 PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code its provenance marker covers, or None)
@@ -18,11 +17,14 @@ PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code
     "table2_tuning": (existing(mnist_runs("table2_tuning", S.tuning_grid(config), T2["archs"],
                                           T2["tuning"]["depths"], T2["tuning"]["n_seeds"])), None),
 }
-# What replication.py imports of the tables' modules: every rule that runs it lists them.
-TABLES_CODE = list(dict.fromkeys(TABLE1_CODE + TABLE2_CODE + SELECTION_CODE))
-# The collector (runs → data/) and what it imports; the report adds its own modules.
+# The collector (runs → data/) and what it imports.
 DATA_CODE = [f"{SRC}{f}" for f in ("collect.py", "runs.py", "staleness.py", "costs.py", "claims.py",
-                                   "calibration.py", "statistics.py", "controls.py")]
+                                   "calibration.py", "statistics.py", "controls.py", "selection.py", "settings.py")]
+# The renderer (replication.py) and what it imports: no collector, no statistics computed.
+RENDER_CODE = list(dict.fromkeys(TABLE1_CODE + TABLE2_CODE + FIGURE2_CODE + [
+    f"{SRC}{f}" for f in ("replication.py", "config_check.py", "costs.py", "staleness.py", "statistics.py")]))
+# The report's prose, which the renderer includes.
+PROSE = sorted(str(p) for p in Path("workflow/report/replication").iterdir())
 
 
 rule runs_data:
@@ -105,6 +107,10 @@ rule paper_statistics:
         data=[f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv",
                                               "table1_experiments_runs.csv")],
         search=optional(f"{P}/data/table1_tuning_runs.csv"),  # written by `snakemake tuning`
+        # The tuned protocols' settings, and the probes when they have run
+        # (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
+        chosen=optional(config["table1"]["tuned"]) + optional(config["table2"]["tuned"]),
+        probes=[p for name, f in PROBES.items() for p in optional(f"{P}/probes/{name}/data/{f}")],
         spec="config/claims.yaml",
         code=DATA_CODE + ["config/paper_values.yaml"],
     output:
@@ -113,7 +119,8 @@ rule paper_statistics:
         f"{R}/logs/report/paper_statistics.log",
     params:
         out=lambda w, output: str(Path(output[0]).parent),
-        experiments=config["experiments"]["runs"],
+        # The config sections it reads, so that changing them writes the files again.
+        settings={k: config[k] for k in ("table1", "table2", "figure2", "experiments")},
     conda:
         CONDA_ENV
     script:
@@ -161,13 +168,13 @@ rule table_figures:
 
 rule replication:
     input:
-        data=rules.runs_data.output + rules.paper_data.output,
+        data=rules.runs_data.output + rules.paper_data.output
+        + [f"{P}/data/{name}" for name in ("table1_cells.csv", "gradients_summary.csv", "stages/table1_tuning.csv")]
+        + [f"{P}/data/figure1_{d}.csv.gz" for d in config["figure1"]["cells"]],
         statistics=rules.paper_statistics.output,
         figures=rules.calibration_figure.output + rules.table_figures.output,
-        # Probes the report reads when they have run (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
-        probes=[p for name, f in PROBES.items() for p in optional(f"{P}/probes/{name}/data/{f}")],
-        code=TABLES_CODE + DATA_CODE + [f"{SRC}{f}" for f in ("replication.py", "figure2.py", "config_check.py")]
-        + ["config/paper_values.yaml"],
+        prose=PROSE,
+        code=RENDER_CODE + ["config/paper_values.yaml", "config/claims.yaml"],
     output:
         f"{P}/replication.md",
         f"{P}/tables/table1.tex",

@@ -3,4 +3,4 @@ from hdnn.collect import write_statistics
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
-write_statistics(sm.params.out, sm.config["figure2"]["layers"], sm.input.spec, experiments=sm.params.experiments)
+write_statistics(sm.params.out, sm.config, sm.input.spec)
