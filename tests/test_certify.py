@@ -6,10 +6,10 @@ import math
 import pandas as pd
 import pytest
 
-from hdnn.certify import STAGES, certified, differences, envelope, summary
+from hdnn.certify import STAGES, differences, envelope, summary
 from hdnn.config_check import load_config
 from hdnn.provenance import write_json
-from hdnn.staleness import ROOT
+from hdnn.staleness import ROOT, certified
 
 CERTIFICATES = ROOT / "paper" / "data" / "certificates"
 KEYS = {"protocol": "code", "dataset": "swiss_roll", "depth": 4, "arch": "H1"}
@@ -96,3 +96,18 @@ def test_a_committed_certificate_names_the_digests_it_links():
             r = table.iloc[0]
             verdict = certified(r["runs_digest"], r["runs_files"].split(","), CERTIFICATES)
             assert (verdict is None) == (r["certificate"] == "different")
+
+
+def test_the_schema_asks_a_tolerance_for_every_metric_compared():
+    import yaml
+    schema = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+    cert = schema["properties"]["certify"]
+    for stage, (_, _, metrics) in STAGES.items():
+        tol = cert["properties"][stage]["properties"]["tolerance"]
+        tol = cert["$defs"][tol["$ref"].rsplit("/", 1)[1]] if "$ref" in tol else tol
+        assert sorted(tol["required"]) == sorted(metrics) and tol["additionalProperties"] is False, stage
+
+
+def test_a_misspelt_tolerance_is_named_before_any_job():
+    from conftest import config_problems
+    assert "test_ac" in config_problems("certify: {table1: {tolerance: {train_acc: 0, test_acc: 0, test_ac: 1}}}")

@@ -222,26 +222,6 @@ def write_report(summaries, out_md: str | Path) -> None:
     Path(out_md).write_text("\n".join(lines))
 
 
-def certified(digest: str, files: list[str], cert_dir: Path, root: Path = ROOT) -> str | None:
-    """The certificate (its file and verdict) that carries runs made at ``digest`` of ``files``
-    to the training code as it is now (its rerun digest recomputed over its files), or None."""
-    from hdnn.staleness import code_digest
-
-    for path in sorted(cert_dir.glob("*.csv")) if cert_dir.is_dir() else []:
-        table = pd.read_csv(path)
-        if not {"runs_digest", "runs_files", "rerun_digest", "files", "certificate"} <= set(table.columns):
-            continue
-        r = table.iloc[0]
-        if (r["runs_digest"], r["runs_files"]) != (digest, ",".join(files)) or r["certificate"] not in VERDICTS[:2]:
-            continue
-        rerun_files = r["files"].split(",")
-        if all((root / f).is_file() for f in rerun_files) and r["rerun_digest"] == code_digest(rerun_files, root=root):
-            largest = table.loc[table["largest_abs_difference"].idxmax()]
-            return (f"{path.name}: {r['certificate']} (largest difference {largest['largest_abs_difference']:.3g} "
-                    f"{largest['metric']}, tolerance {largest['tolerance']:.3g})")
-    return None
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="The envelope behind a stage's tolerances (README).")
     ap.add_argument("stage", choices=list(STAGES))

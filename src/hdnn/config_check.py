@@ -118,20 +118,6 @@ def _source_dir_problems(config: dict) -> list[str]:
     return []
 
 
-def _certify_problems(config: dict) -> list[str]:
-    """A tolerance for every metric a certificate compares (its sample is checked when asked for:
-    a probe's smaller grid need not hold it, hdnn.certify.sample_problems)."""
-    from hdnn.certify import STAGES
-
-    problems = []
-    for stage, spec in config.get("certify", {}).items():
-        metrics = set(STAGES[stage][2])
-        if set(spec["tolerance"]) != metrics:
-            problems.append(f"config key 'certify.{stage}.tolerance' has {sorted(spec['tolerance'])}: "
-                            f"it needs exactly {sorted(metrics)}")
-    return problems
-
-
 def _figure2_problems(config: dict) -> list[str]:
     f2 = config.get("figure2")
     if f2 is None:
@@ -238,8 +224,7 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     problems = schema_problems(config, schema)
     if not problems:  # the cross-field checks rely on the shapes the schema guarantees
         problems = (_figure2_problems(config) + _source_dir_problems(config)
-                    + _nf_problems(config) + _table2_problems(config) + _experiments_problems(config)
-                    + _certify_problems(config))
+                    + _nf_problems(config) + _table2_problems(config) + _experiments_problems(config))
     if problems:
         more = len(problems) - MAX_PROBLEMS
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems[:MAX_PROBLEMS])

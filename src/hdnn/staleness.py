@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import csv
 import hashlib
 import re
 import subprocess
@@ -118,12 +119,34 @@ def provenance_lines(metrics_paths, train_code: list[str], root: Path = ROOT) ->
     return lines + [marker(training_code_digest(commits, train_code, root), train_code), ""]
 
 
+CERTIFIED = ("identical", "equivalent")   # hdnn.certify's verdicts that carry runs to HEAD
+
+
+def certified(digest: str, files: list[str], cert_dir: Path, root: Path = ROOT) -> str | None:
+    """The certificate (hdnn.certify; its file and verdict) that carries runs made at ``digest`` of
+    ``files`` to the training code as it is now (its rerun digest recomputed over its files)."""
+    for path in sorted(cert_dir.glob("*.csv")) if cert_dir.is_dir() else []:
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        need = {"runs_digest", "runs_files", "rerun_digest", "files", "certificate"}
+        if not rows or not need <= set(rows[0]):
+            continue
+        r = rows[0]
+        if (r["runs_digest"], r["runs_files"]) != (digest, ",".join(files)) or r["certificate"] not in CERTIFIED:
+            continue
+        rerun_files = r["files"].split(",")
+        if all((root / f).is_file() for f in rerun_files) and r["rerun_digest"] == code_digest(rerun_files, root=root):
+            largest = max(rows, key=lambda row: float(row["largest_abs_difference"]))
+            return (f"{path.name}: {r['certificate']} (largest difference "
+                    f"{float(largest['largest_abs_difference']):.3g} {largest['metric']}, "
+                    f"tolerance {float(largest['tolerance']):.3g})")
+    return None
+
+
 def review(report_dir: str | Path, root: Path = ROOT) -> tuple[list[str], list[str]]:
     """(problems, notes) of the reports in ``report_dir``: a report is fresh when each digest of its
     runs is HEAD's or carried to HEAD's by a certificate in ``report_dir``/data/certificates
     (hdnn.certify); the notes name each certificate used."""
-    from hdnn.certify import certified  # pandas: only where a certificate is read
-
     problems, notes = [], []
     for report in sorted(Path(report_dir).glob("*.md")):
         for digests, files in MARKER.findall(report.read_text()):
