@@ -16,7 +16,7 @@ runs digest as if made at its rerun digest only when that is HEAD's and the verd
 ``different``.
 
 Tolerances are measured, never chosen to pass: ``envelope`` compares the same sample at the same
-code and seeds run for two CPU targets (AVX-512 and AVX2 dispatch, README) and writes
+code and seeds run for two CPU targets (AVX-512 and AVX2 dispatch, docs/workflow.md) and writes
 ``<stage>_envelope.csv``; the config's tolerance of each metric is that file's largest |difference|
 (tests/test_certify.py holds them together).
 """
@@ -184,7 +184,7 @@ def envelope(stage: str, paths_a, paths_b, out_csv: str | Path, targets: list[st
                           for rs in records]
     if targets[0] == targets[1]:
         raise ValueError(f"both sets of runs were made for CPU target {targets[0]}: an envelope "
-                         f"needs two (README: the certificates' tolerances)")
+                         f"needs two (docs/workflow.md: the certificates' tolerances)")
     a = pd.read_csv(committed_csv) if committed_csv else rerun_rows(stage, paths_a, window, threshold)
     diffs = differences(stage, a, rerun_rows(stage, paths_b, window, threshold))
     code = code or " ".join(sorted({r.get("git_commit", "unknown")[:12] for rs in records for r in rs}))
@@ -223,7 +223,7 @@ def write_report(summaries, out_md: str | Path) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description="The envelope behind a stage's tolerances (README).")
+    ap = argparse.ArgumentParser(description="The envelope behind a stage's tolerances (docs/workflow.md).")
     ap.add_argument("stage", choices=list(STAGES))
     ap.add_argument("runs_a", help="a folder holding the sample's runs for one CPU target, or "
                                    "'committed': the committed runs of the stage (paper/data)")

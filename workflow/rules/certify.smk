@@ -1,7 +1,7 @@
 # Certificates (hdnn.certify): each stage's sample of committed runs (config `certify`), rerun at
 # HEAD by the ordinary training rules, compared run by run with the committed data:
 #   snakemake --cores all certify          # every stage's certificate
-#   snakemake --cores all certify_runs     # the samples alone (the envelope's second target, README)
+#   snakemake --cores all certify_runs     # the samples alone (the envelope's second target, docs/workflow.md)
 
 CERT = config.get("certify", {})
 CERTIFY_CODE = list(dict.fromkeys([f"{SRC}certify.py", f"{SRC}staleness.py", f"{SRC}provenance.py"]
