@@ -54,6 +54,17 @@ def config_problems(text: str) -> str:
     return ""
 
 
+@pytest.fixture
+def one_thread():
+    """Small tensors on a machine that may be busy: one torch thread, restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def smoke_repo(tmp_path_factory) -> Path:
     """A repository copy in which every smoke stage has run (results under results/smoke/)."""

@@ -30,15 +30,12 @@ FORWARDS = {"channel-major": channel_major_forward, "fused-cpp": fused_forward}
 
 
 @pytest.fixture(autouse=True)
-def one_thread(monkeypatch, tmp_path_factory):
+def isolated_block_paths(monkeypatch, tmp_path_factory, one_thread):
+    """One thread (conftest.py), no forced path, and measured path times in a file of this
+    session, not the user's."""
     monkeypatch.delenv(PATH_ENV, raising=False)
-    # Measured path times go to a file of this session, not the user's.
     choices = tmp_path_factory.getbasetemp() / "block_paths.json"
     monkeypatch.setattr(fast_block, "_choices_file", lambda: choices)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

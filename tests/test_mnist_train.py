@@ -29,13 +29,7 @@ from hdnn.settings import table2_columns, table2_protocols, table2_settings, tun
 ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors, and a machine that may be busy: one thread, restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest.py
 
 
 def fake_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -338,14 +332,15 @@ def test_summary_is_the_final_epoch_and_flags_divergence():
 
 
 @pytest.fixture
-def config(tmp_path) -> dict:
+def config_without_tuned(tmp_path) -> dict:
+    """config.yaml as written, its Table 2 choices pointed at a file not yet there."""
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
     cfg["table2"]["tuned"] = str(tmp_path / "tuned_table2.yaml")
     return cfg
 
 
-def test_paper_protocol_is_the_text_then_the_authors_settings(config):
-    ms1, h2, cross = (MnistConfig(**table2_settings(config, "paper", c))
+def test_paper_protocol_is_the_text_then_the_authors_settings(config_without_tuned):
+    ms1, h2, cross = (MnistConfig(**table2_settings(config_without_tuned, "paper", c))
                       for c in ("MS1", "H2", "MS1_with_H2_settings"))
     assert (ms1.h, ms1.weight_decay, ms1.alpha) == (0.4, 1e-3, 1e-3)
     assert (h2.h, h2.weight_decay, h2.alpha) == (0.05, 2e-4, 1e-3)
@@ -355,11 +350,11 @@ def test_paper_protocol_is_the_text_then_the_authors_settings(config):
         assert (c.weight_decay_scope, c.block_bias_init) == ("output", "normal")
         assert c.subset is None and c.test_subset is None and not c.validation
     with pytest.raises(ValueError, match="column"):
-        table2_settings(config, "paper", "MS3")
+        table2_settings(config_without_tuned, "paper", "MS3")
 
 
-def test_table2_columns_name_the_arch_and_whose_settings(config):
-    assert table2_columns(config) == {"MS1": {"arch": "MS1", "settings": "MS1"},
+def test_table2_columns_name_the_arch_and_whose_settings(config_without_tuned):
+    assert table2_columns(config_without_tuned) == {"MS1": {"arch": "MS1", "settings": "MS1"},
                                       "H2": {"arch": "H2", "settings": "H2"},
                                       "MS1_with_H2_settings": {"arch": "MS1", "settings": "H2"}}
 
@@ -375,23 +370,23 @@ def test_seeds_differ_between_studies_and_columns(tmp_path, monkeypatch):
     assert len(set(seeds.values())) == 4
 
 
-def test_tuned_protocol_joins_only_once_chosen(config):
-    assert table2_protocols(config) == ["paper"]
-    Path(config["table2"]["tuned"]).write_text(yaml.safe_dump(
+def test_tuned_protocol_joins_only_once_chosen(config_without_tuned):
+    assert table2_protocols(config_without_tuned) == ["paper"]
+    Path(config_without_tuned["table2"]["tuned"]).write_text(yaml.safe_dump(
         {"per_cell": {"MS1": {"lr": 0.01, "lr_gamma": 0.9, "epochs": 7}}, "source": "test"}))
-    assert table2_protocols(config) == ["paper", "tuned"]
-    tuned = table2_settings(config, "tuned", "MS1")
+    assert table2_protocols(config_without_tuned) == ["paper", "tuned"]
+    tuned = table2_settings(config_without_tuned, "tuned", "MS1")
     assert (tuned["lr"], tuned["lr_gamma"], tuned["epochs"], tuned["h"]) == (0.01, 0.9, 7, 0.4)
     with pytest.raises(ValueError, match="H2"):
-        table2_settings(config, "tuned", "H2")
+        table2_settings(config_without_tuned, "tuned", "H2")
 
 
-def test_tuning_runs_hold_out_validation_with_the_same_budget(config):
-    grid = tuning_grid(config)
+def test_tuning_runs_hold_out_validation_with_the_same_budget(config_without_tuned):
+    grid = tuning_grid(config_without_tuned)
     assert len(grid) == 6
     for arch in ("MS1", "H2"):
         for name, point in grid.items():
-            s = tuning_settings(config, name, arch)
+            s = tuning_settings(config_without_tuned, name, arch)
             assert s["validation"] and s["n_val"] == 10000 and s["test_subset"] is None
             assert s["epochs"] == 30 and {s["lr"], s["lr_gamma"]} == set(point.values())
             MnistConfig(**s)
