@@ -33,9 +33,9 @@ from scipy import stats
 
 from hdnn.provenance import read_json
 from hdnn.runs import collect_runs
-from hdnn.staleness import ROOT, training_code_digest
+from hdnn.staleness import CERTIFIED, ROOT, training_code_digest
 
-VERDICTS = ("identical", "equivalent", "different")
+VERDICTS = CERTIFIED + ("different",)   # worst last
 # Stage → the committed per-run file, the columns naming a run, and its metrics with their scale:
 # "points" compares accuracies in points (×100), "log10" compares log10 of a positive quantity (a
 # gradient norm spans decades), "absolute" compares the value itself.
