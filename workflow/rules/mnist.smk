@@ -57,8 +57,9 @@ for _study in ("table2", "table2_tuning"):
         wildcard_constraints:
             setting="|".join(S.TABLE2_PROTOCOLS if _study == "table2" else map(re.escape, S.tuning_grid(config))),
             column="|".join(T2_COLUMNS if _study == "table2" else T2["archs"]),
-            depth=r"\d+",
-            i=r"\d+",
+            # The study's grid, so a target outside it (depth3, seed7) has no rule and fails first.
+            depth="|".join(map(str, T2["depths"] if _study == "table2" else T2["tuning"]["depths"])),
+            i="|".join(map(str, range(T2["n_seeds"] if _study == "table2" else T2["tuning"]["n_seeds"]))),
         params:
             study=_study,
             root=lambda w, input: mnist_root(input.data),
