@@ -78,16 +78,14 @@ def sample_problems(config: dict, stage: str) -> list[str]:
 def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | None = None) -> pd.DataFrame:
     """The reruns in the committed file's layout."""
     if stage == "table1":
-        df = collect_runs(paths).rename(columns={"setting": "protocol"})
-    elif stage == "table2":
+        return collect_runs(paths).rename(columns={"setting": "protocol"})
+    if stage == "table2":
         from hdnn.table2 import collect_table2_runs
-        df = collect_table2_runs(paths).rename(columns={"setting": "protocol"})
-    elif stage == "figure2":
+        return collect_table2_runs(paths).rename(columns={"setting": "protocol"})
+    if stage == "figure2":
         from hdnn.figure2 import gradients_summary
-        df = gradients_summary(paths, None, window, threshold)
-    else:
-        raise ValueError(f"stage={stage!r} is not allowed: one of {', '.join(STAGES)}")
-    return df
+        return gradients_summary(paths, None, window, threshold)
+    raise ValueError(f"stage={stage!r} is not allowed: one of {', '.join(STAGES)}")
 
 
 def _rounded(values: pd.Series) -> np.ndarray:

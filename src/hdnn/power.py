@@ -27,8 +27,10 @@ scaled linearly; the 2-core machine's wall time is half of it (two jobs side by 
 from __future__ import annotations
 
 import argparse
+import atexit
 import functools
 import math
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -103,6 +105,7 @@ def seeds_needed(power_of_n, target: float, n_max: int = N_MAX, window: int = WI
 def pilot_data(commit: str) -> Path:
     """A folder holding paper/data's pilot files as committed at ``commit``."""
     folder = Path(tempfile.mkdtemp(prefix=f"hdnn-pilot-{commit}-"))
+    atexit.register(shutil.rmtree, folder, True)   # a copy of committed files: never kept
     for name in PILOT_FILES:
         (folder / name).write_bytes(subprocess.run(["git", "show", f"{commit}:paper/data/{name}"], cwd=ROOT,
                                                    capture_output=True, check=True).stdout)
