@@ -1,0 +1,114 @@
+"""The confirmatory runs (config/confirmatory.yaml, docs/confirmatory.md): which runs, with which
+settings, what each records, and the check that every one ran under the protocol as landed.
+
+Every run is one folder of study ``confirmatory`` (hdnn.runs.cell_run), its seed derived from
+(study, setting, data set, arch, depth, index) as the file's ``seeds.derivation`` says. Settings:
+- Table 1's primary and secondary protocols on Table 1's grid (``n_seeds.table1``);
+- the control design (``n_seeds.control``): each Table 1 experiment (config/experiments_table1.yaml)
+  on its cells, and the unchanged rerun of every protocol that has no confirmatory Table 1 runs
+  (``paper``) on its experiments' cells;
+- Figure 2's networks as ``figure2_<name>`` on the figure's data set (``n_seeds.figure2``).
+Torch-free: the workflow plans with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from hdnn import settings as S
+from hdnn.runs import ROOT
+
+PROTOCOL = "config/confirmatory.yaml"
+FIGURE2_PREFIX = "figure2_"
+GROUPS = ("table1", "control", "figure2")
+
+
+def load(path: str | Path = PROTOCOL) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def sha256(path: str | Path = PROTOCOL) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def run_record(path: str | Path = PROTOCOL) -> dict:
+    """The keys a confirmatory run adds to its metrics.json (hdnn.train.run_cell's ``record``)."""
+    return {"analysis": "confirmatory", "confirmatory_sha256": sha256(path),
+            "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def table1_protocols(protocol: dict) -> list[str]:
+    pp = protocol["primary_protocol"]
+    return [pp["table1"], pp["secondary"]["table1"]]
+
+
+def control_cells(config: dict, protocol: dict) -> dict[str, dict]:
+    """Setting → cells (data set → arch → depths) of the control design: every experiment on its
+    own cells, then each unchanged protocol without Table 1 runs here on its experiments' cells.
+    The pilot's cross-cell control arms (``control_of``, hdnn.controls) are not part of it."""
+    runs = {name: run for name, run in config["experiments"]["runs"].items() if "control_of" not in run}
+    out = {name: run["cells"] for name, run in runs.items()}
+    for name, run in runs.items():
+        if run["protocol"] not in table1_protocols(protocol):
+            out.setdefault(run["protocol"], run["cells"])
+    return out
+
+
+def figure2_networks(config: dict, protocol: dict) -> dict[str, dict]:
+    """Setting (``figure2_<name>``) → the ``figure2.networks`` entry of each network the claims use."""
+    return {f"{FIGURE2_PREFIX}{name}": S.figure2_network(config, name)
+            for name in protocol["figure2"]["networks"]}
+
+
+def figure2_config(config: dict, protocol: dict) -> dict:
+    """The workflow config with Figure 2's protocol and settings as the protocol file fixes them."""
+    f2 = protocol["figure2"]
+    return {**config, "figure2": {**config["figure2"], "protocol": f2["protocol"], "settings": f2["settings"]}}
+
+
+def settings(config: dict, protocol: dict, setting: str, dataset: str, arch: str) -> dict:
+    """TrainConfig keyword arguments of one confirmatory cell."""
+    if setting.startswith(FIGURE2_PREFIX):
+        return S.figure2_settings(figure2_config(config, protocol), setting[len(FIGURE2_PREFIX):])
+    if setting in config["experiments"]["runs"]:
+        return S.resolve(config, "experiments", setting, dataset, arch)
+    return S.protocol_settings(config, setting, dataset, arch)
+
+
+# -- the check: every run made under the landed file ------------------------------------------------
+
+def _git(*args, root: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=root, capture_output=True)
+
+
+def landing_commit(path: str = PROTOCOL, root: Path = ROOT) -> str:
+    """The commit that last changed the protocol file: it landed there."""
+    return _git("log", "-1", "--format=%H", "--", path, root=root).stdout.decode().strip()
+
+
+def check_runs(runs: pd.DataFrame, path: str = PROTOCOL, root: Path = ROOT) -> pd.DataFrame:
+    """Per distinct (commit, hash) of the runs: ``check`` is ``ok`` or the reason the runs fail
+    (``runs`` has git_commit and confirmatory_sha256 columns)."""
+    landed = landing_commit(path, root)
+    rows = []
+    for (commit, digest), group in runs.groupby(["git_commit", "confirmatory_sha256"], dropna=False):
+        at_commit = _git("show", f"{commit}:{path}", root=root)
+        if not isinstance(commit, str) or commit == "unknown" or commit.endswith("+dirty"):
+            why = f"commit {commit}: not a clean commit"
+        elif at_commit.returncode != 0:
+            why = f"commit {commit}: has no {path}"
+        elif hashlib.sha256(at_commit.stdout).hexdigest() != digest:
+            why = f"commit {commit}: its {path} is not the file the runs recorded"
+        elif _git("merge-base", "--is-ancestor", landed, commit, root=root).returncode != 0:
+            why = f"commit {commit}: the protocol's landing commit {landed[:7]} is not its ancestor"
+        else:
+            why = "ok"
+        rows.append({"git_commit": commit, "confirmatory_sha256": digest, "landing_commit": landed,
+                     "runs": len(group), "check": why})
+    return pd.DataFrame(rows, columns=["git_commit", "confirmatory_sha256", "landing_commit", "runs", "check"])

@@ -1,0 +1,69 @@
+# The confirmatory runs (config `confirmatory`: the protocol file; hdnn.confirmatory). Study
+# `confirmatory`, a run's folder {results_dir}/runs/confirmatory/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/:
+#   snakemake --cores all confirmatory_runs
+# Every run records the protocol file's sha256 (metrics.json `confirmatory_sha256`).
+import re
+
+from hdnn import confirmatory as CF
+
+CONFIRMATORY = config["confirmatory"]
+CP = CF.load(CONFIRMATORY)
+CF_STUDY = CP["seeds"]["study"]
+CF_FIGURE2 = CF.figure2_networks(config, CP)
+CF_SETTINGS = {  # group → its settings (the wildcard's values) and their cells
+    "table1": {p: {ds: {a: depths for a in config["table1"]["archs"]} for ds, depths in config["table1"]["depths"].items()}
+               for p in CF.table1_protocols(CP)},
+    "control": {s: in_table1(cells) for s, cells in CF.control_cells(config, CP).items()},
+    "figure2": {s: {F2["dataset"]: {net["arch"]: [net["depth"]]}} for s, net in CF_FIGURE2.items()},
+}
+
+
+def confirmatory_runs(group, file=METRICS):
+    return [cell_run(R, CF_STUDY, setting, dataset, arch, depth, i, file)
+            for setting, cells in CF_SETTINGS[group].items() for dataset, per_arch in cells.items()
+            for arch, depths in per_arch.items() for depth in depths for i in range(CP["n_seeds"][group])]
+
+
+for _group in CF.GROUPS:
+
+    rule:
+        name:
+            f"confirmatory_{_group}"
+        input:
+            data=f"{R}/data/{{dataset}}.pt",
+            code=GRADIENT_CODE if _group == "figure2" else TRAIN_CODE,
+            protocol=CONFIRMATORY,
+        output:
+            runs=[cell_run(R, CF_STUDY, "{setting}", "{dataset}", "{arch}", "{depth}", i)
+                  for i in range(CP["n_seeds"][_group])],
+            norms=[cell_run(R, CF_STUDY, "{setting}", "{dataset}", "{arch}", "{depth}", i, NORMS_FILE)
+                   for i in range(CP["n_seeds"][_group])] if _group == "figure2" else [],
+        log:
+            f"{R}/logs/runs/{CF_STUDY}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.log",
+        benchmark:
+            f"{R}/benchmarks/{CF_STUDY}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.tsv"
+        wildcard_constraints:
+            setting="|".join(map(re.escape, CF_SETTINGS[_group])),
+            dataset="swiss_roll|double_moons",
+            arch="|".join(ARCHS),
+            depth=r"[1-9]\d*",
+        params:
+            study=CF_STUDY,
+            settings=lambda w: CF.settings(config, CP, w.setting, w.dataset, w.arch),
+            track=lambda w, group=_group: S.figure2_tracking(config, CF_FIGURE2[w.setting]["name"]) if group == "figure2" else None,
+        threads: config["threads_per_job"]
+        resources:
+            torch_jobs=1,
+            # Table 1's bounds (rules/train.smk) for up to 3× its 10 seeds per job.
+            mem_mb=3000,
+            runtime=90,
+        conda:
+            CONDA_ENV
+        script:
+            "../scripts/train_confirmatory.py"
+
+
+rule confirmatory_runs:
+    """Stage: every confirmatory run (Table 1's protocols, the control design, Figure 2's networks)."""
+    input:
+        [p for group in CF.GROUPS for p in confirmatory_runs(group)],
