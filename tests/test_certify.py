@@ -60,6 +60,16 @@ def test_a_rerun_without_its_committed_run_is_an_error(tmp_path):
         differences("table1", committed((0.9,)), rerun_rows("table1", write_runs(tmp_path, (0.9, 0.95))))
 
 
+def test_records_that_name_the_same_run_are_an_error(tmp_path):
+    # A record written into another run's folder (7758818 wrote seed 0's into every seed's) would
+    # be compared with one committed run again and again: never identical by mistake.
+    from hdnn.certify import rerun_rows
+    paths = write_runs(tmp_path, (0.9, 0.95))
+    paths[1].write_text(paths[0].read_text())
+    with pytest.raises(ValueError, match="name the same run"):
+        rerun_rows("table1", paths)
+
+
 def test_a_missing_value_is_never_within_tolerance():
     diffs = pd.DataFrame({"metric": ["stall_iteration"] * 2, "scale": ["absolute"] * 2,
                           "difference": [0.0, math.nan]})

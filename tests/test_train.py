@@ -172,8 +172,10 @@ def test_run_cell_draws_data_per_seed_and_seeds_per_study(tmp_path, per_seed):
     for study in ("table1", "tuning"):
         outs = [str(tmp_path / study / f"seed{i}" / "metrics.json") for i in range(2)]
         run_cell(tmp_path / "data.pt", outs, study, "code", "double_moons", "H1", 2, settings,
-                 base_seed=0, progress=False)
+                 base_seed=0, progress=False, extra_keys={"analysis": study})
         recs[study] = [read_json(p) for p in outs]
+    # Each folder holds its own run's record, with the extra keys.
+    assert [(r["seed_index"], r["analysis"]) for r in recs["tuning"]] == [(0, "tuning"), (1, "tuning")]
     seeds = {study: [r["seed"] for r in rs] for study, rs in recs.items()}
     assert len(set(seeds["table1"]) | set(seeds["tuning"])) == 4   # no study shares a seed
     data_seeds = [r["data_seed"] for r in recs["table1"]]

@@ -76,7 +76,8 @@ def sample_problems(config: dict, stage: str) -> list[str]:
 
 
 def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | None = None) -> pd.DataFrame:
-    """The reruns in the committed file's layout."""
+    """The reruns in the committed file's layout, once every record is shown to name its own run."""
+    distinct_runs(paths)
     if stage == "table1":
         return collect_runs(paths).rename(columns={"setting": "protocol"})
     if stage == "table2":
@@ -86,6 +87,19 @@ def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | 
         from hdnn.figure2 import gradients_summary
         return gradients_summary(paths, None, window, threshold)
     raise ValueError(f"stage={stage!r} is not allowed: one of {', '.join(STAGES)}")
+
+
+IDENTITY = ["study", "setting", "dataset", "arch", "column", "depth", "seed_index"]
+
+
+def distinct_runs(paths) -> None:
+    """Two records that name the same run (e.g. one run's record written into another's folder)
+    would be compared with one committed run twice and hide the other: an error, before any."""
+    ids = collect_runs(paths, extra_keys=("column",))
+    twice = ids[IDENTITY].astype(str).duplicated(keep=False)
+    if twice.any():
+        raise ValueError(f"{int(twice.sum())} records name the same run as another, e.g. "
+                         f"{' and '.join(ids.loc[twice, 'path'].iloc[:2])}: each must name its own run")
 
 
 def _rounded(values: pd.Series) -> np.ndarray:

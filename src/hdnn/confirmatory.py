@@ -22,11 +22,15 @@ import pandas as pd
 import yaml
 
 from hdnn import settings as S
-from hdnn.runs import ROOT
+from hdnn.figure2 import gradients_summary
+from hdnn.runs import ROOT, collect_runs
 
 PROTOCOL = "config/confirmatory.yaml"
 FIGURE2_PREFIX = "figure2_"
 GROUPS = ("table1", "control", "figure2")
+RECORD_KEYS = ("git_commit", "confirmatory_sha256", "analysis", "started_utc")
+RUN_COLUMNS = ["analysis", "group", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
+               "train_acc", "test_acc", "wall_time_s", "device", *RECORD_KEYS[:2], "started_utc"]
 
 
 def load(path: str | Path = PROTOCOL) -> dict:
@@ -81,6 +85,27 @@ def settings(config: dict, protocol: dict, setting: str, dataset: str, arch: str
     return S.protocol_settings(config, setting, dataset, arch)
 
 
+def group_of(protocol: dict, setting: str) -> str:
+    if setting.startswith(FIGURE2_PREFIX):
+        return "figure2"
+    return "table1" if setting in table1_protocols(protocol) else "control"
+
+
+# -- collected: the runs, and Figure 2's norms per run ----------------------------------------------
+
+def runs_frame(paths, protocol: dict) -> pd.DataFrame:
+    """One row per confirmatory run (RUN_COLUMNS), accuracies in [0, 1]."""
+    df = collect_runs(paths, extra_keys=RECORD_KEYS)
+    df["group"] = [group_of(protocol, s) for s in df["setting"]]
+    return df[RUN_COLUMNS]
+
+
+def figure2_gradients(paths, window: int, threshold: float) -> pd.DataFrame:
+    """hdnn.figure2.gradients_summary of the Figure 2 runs, networks by their config name."""
+    df = gradients_summary(paths, None, window, threshold)
+    return df.assign(network=df["network"].str.removeprefix(FIGURE2_PREFIX))
+
+
 # -- the check: every run made under the landed file ------------------------------------------------
 
 def _git(*args, root: Path = ROOT) -> subprocess.CompletedProcess:
@@ -112,3 +137,11 @@ def check_runs(runs: pd.DataFrame, path: str = PROTOCOL, root: Path = ROOT) -> p
         rows.append({"git_commit": commit, "confirmatory_sha256": digest, "landing_commit": landed,
                      "runs": len(group), "check": why})
     return pd.DataFrame(rows, columns=["git_commit", "confirmatory_sha256", "landing_commit", "runs", "check"])
+
+
+def checked(runs: pd.DataFrame, check: pd.DataFrame, gradients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs (and Figure 2's norms) whose commit and hash pass ``check_runs``: the analysed ones."""
+    ok = check.loc[check["check"] == "ok", ["git_commit", "confirmatory_sha256"]]
+    kept = runs.merge(ok, on=["git_commit", "confirmatory_sha256"])
+    keys = kept.loc[kept["group"] == "figure2", ["seed"]].drop_duplicates()
+    return kept, gradients.merge(keys, on="seed")

@@ -276,3 +276,60 @@ def plot_table2_seeds(csv: str, png: str, pdf: str) -> None:
     fig.suptitle("Table 2: each seed (dots), our mean (line), the paper's single run (black)", fontsize=10)
     fig.tight_layout()
     _save(fig, png, pdf)
+
+
+# -- the confirmatory verdicts: every claim's endpoint against its margin --------------------------
+
+VERDICT_COLORS = {"holds": "#1b9e77", "does not hold": "#d95f02", "inconclusive": "#7570b3"}
+CLAIM_UNITS = {"table1": "points (test accuracy)", "table2": "points (test accuracy)", "figure2": "share of seeds"}
+
+
+@_isolated
+def plot_confirmatory_forest(csv: str, png: str, pdf: str) -> None:
+    """Per claim, each (analysis, protocol) endpoint with the interval its verdict uses (Holm's
+    level for the primary family), against the margin; the claim's side shaded
+    (confirmatory_endpoints.csv, hdnn.endpoints)."""
+    ep = pd.read_csv(csv)
+    claims = list(dict.fromkeys(ep["claim"]))
+    ncols = 4
+    nrows = -(-len(claims) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 2.6 * nrows), squeeze=False)
+    for ax in axes.flat[len(claims):]:
+        ax.set_visible(False)
+    for ax, claim in zip(axes.flat, claims):
+        rows = ep[ep["claim"] == claim].sort_values(["level", "analysis"], kind="stable").reset_index(drop=True)
+        test, margin, table = rows.loc[0, "test"], rows.loc[0, "margin"], rows.loc[0, "table"]
+        edges = [-margin, margin] if test == "equivalence" else [-margin if test == "noninferiority" else margin]
+        for e in edges:
+            ax.axvline(e, color="black", linestyle="--", linewidth=0.8)
+        if test == "equivalence":
+            ax.axvspan(-margin, margin, color="#1b9e77", alpha=0.08)
+        else:
+            ax.axvspan(edges[0], edges[0] + 1e6, color="#1b9e77", alpha=0.08)
+        labels = []
+        for y, r in rows.iterrows():
+            label = f"{'pilot' if r['analysis'] == 'exploratory' else 'confirm.'} · {r['protocol']}"
+            labels.append(label + ("" if r["level"] == "primary" else " (2nd)"))
+            if r["verdict"] not in VERDICT_COLORS:
+                ax.text(0.02, y, str(r["verdict"]), transform=ax.get_yaxis_transform(), fontsize=7,
+                        va="center", color="grey")
+                continue
+            color = VERDICT_COLORS[r["verdict"]]
+            ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=color, linewidth=2)
+            ax.plot(r["estimate"], y, "o", color=color, markersize=4,
+                    markerfacecolor="white" if r["analysis"] == "exploratory" else color)
+        finite = rows[["ci_low", "ci_high", "estimate"]].to_numpy(dtype=float)
+        finite = np.concatenate([finite[np.isfinite(finite)], edges])
+        span = max(finite.max() - finite.min(), 1e-3)
+        ax.set_xlim(finite.min() - 0.1 * span, finite.max() + 0.1 * span)
+        ax.set_yticks(range(len(rows)), labels, fontsize=7)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_title(claim, fontsize=9)
+        ax.set_xlabel(CLAIM_UNITS[table], fontsize=7)
+        ax.tick_params(axis="x", labelsize=7)
+    handles = [matplotlib.lines.Line2D([], [], color=c, linewidth=2, label=v) for v, c in VERDICT_COLORS.items()]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False)
+    fig.suptitle("Each claim's endpoint and the interval its verdict uses, against the margin (dashed; "
+                 "the claim's side shaded). Filled: confirmatory; open: pilot (exploratory)", fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    _save(fig, png, pdf)

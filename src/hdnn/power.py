@@ -46,7 +46,8 @@ from hdnn.runs import ROOT, paper_values
 CONFIG = ROOT / "config" / "confirmatory.yaml"
 # The pilot files the analysis reads, taken from git at config power.pilot_commit: later reruns of
 # the pilot (another machine, more seeds) never move a protocol fixed before its runs.
-PILOT_FILES = ("table1_runs.csv", "table2_runs.csv", "benchmarks.csv", "table1_experiments_runs.csv")
+PILOT_FILES = ("table1_runs.csv", "table2_runs.csv", "benchmarks.csv", "table1_experiments_runs.csv",
+               "gradients_summary.csv")
 N_MAX = 1000
 WINDOW = 25      # seeds_needed: power must hold this many seeds beyond n
 CELL = ["group", "depth", "arch"]
@@ -296,11 +297,19 @@ def table(cfg: dict | None = None, data: Path | None = None) -> tuple[pd.DataFra
     return df.drop(columns="_power"), pl
 
 
+def write_csv(path: str | Path, cfg: dict | None = None) -> tuple[pd.DataFrame, dict]:
+    """The power table as paper/data/power.csv holds it (rounded, so that it is stable across
+    machines), and the plan."""
+    df, pl = table(cfg)
+    df.round(6).to_csv(path, index=False)
+    return df, pl
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--csv", help="write the table here (e.g. paper/data/power.csv)")
     args = ap.parse_args(argv)
-    df, pl = table()
+    df, pl = write_csv(args.csv, None) if args.csv else table()
     cols = ["claim", "unit", "test", "margin", "true", "pilot_sd", "alpha", "seeds_needed",
             "seeds_chosen", "power_at_chosen", "core_min_needed", "gpu_min_needed"]
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_rows", 200):
@@ -319,7 +328,6 @@ def main(argv=None) -> None:
     print(f"Table 2 on one H100 instead (15 jobs, MPS): about {pl['gpu_minutes_table2']:.0f} min")
     print(f"Primaries expected inconclusive: {pl['inconclusive'] or 'none'}")
     if args.csv:
-        df.round(6).to_csv(args.csv, index=False)
         print(f"wrote {args.csv}")
 
 

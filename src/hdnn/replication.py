@@ -1,13 +1,9 @@
 """paper/replication.md: the paper's claims checked, its tables and figures beside ours.
 
-Two steps, so that no number in the report is typed by hand:
-- hdnn.collect aggregates the runs into ``{report_dir}/data/*.csv`` and tests the claims on them;
-- ``render`` here is a pure function of that folder, the config and the report's prose
-  (PROSE): it returns the report and the LaTeX tables, so tests/test_replication_report.py
-  rebuilds them from the committed data. It computes nothing that the collector could write.
-
-Render the committed data again (no training): ``python -m hdnn.replication paper`` (the
-statistics files are the rule paper_statistics's, the calibration figure the rule calibration_figure's).
+No number in the report is typed by hand: hdnn.collect (and the confirmatory rules) write
+``{report_dir}/data/*.csv``; ``render`` is a pure function of that folder, the config and the
+report's prose (PROSE), its first screen hdnn.summary's; tests/test_replication_report.py
+rebuilds it from the committed data. Again, no training: ``python -m hdnn.replication paper``.
 """
 
 from __future__ import annotations
@@ -27,6 +23,7 @@ from hdnn.figure2 import gradients_over_seeds
 from hdnn.runs import ROOT, paper_values, read_data
 from hdnn.staleness import marker
 from hdnn.statistics import NO_TEST
+from hdnn.summary import section as confirmatory_section
 from hdnn.table1 import table1_frames, table1_latex, verdict_counts
 from hdnn.table2 import table2_frames, table2_latex
 
@@ -360,7 +357,9 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
     table1, tex1 = _table1_section(t1_cells, t1_runs, _figure1_lines(grids, t1_runs))
     table2, tex2 = _table2_section(t2_runs, paper, cfg, prov)
     rd = cfg["report_dir"]
-    lines = [*_prose("intro", rd=rd, tuned1=cfg["table1"]["tuned"], tuned2=cfg["table2"]["tuned"]), "",
+    intro = _prose("intro", rd=rd, tuned1=cfg["table1"]["tuned"], tuned2=cfg["table2"]["tuned"])
+    protocol = yaml.safe_load((ROOT / cfg["confirmatory"]).read_text())
+    lines = [*intro[:3], "", *confirmatory_section(data, protocol, _prose), *intro[4:], "",
              *_claims_section(data, yaml.safe_load(SPEC.read_text())),
              *_robustness_section(read_data(data, "claims_search.csv")),
              *_calibration_section(read_data(data, "calibration.csv")), *_history_section(data, cfg),

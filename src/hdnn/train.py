@@ -341,9 +341,9 @@ def data_seed(seed: int) -> int:
 def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset: str, arch: str,
              depth: int, settings: dict, base_seed: int, threads: int = 1,
              progress: bool = True, track: dict[str, list[int] | None] | None = None,
-             record: dict | None = None) -> None:
+             extra_keys: dict | None = None) -> None:
     """Train a cell's seeds and write one folder per seed: metrics.json and model.pt, and with
-    ``track`` (see train_cell) the norms as NORMS_FILE, a gzipped CSV. ``record``: keys every
+    ``track`` (see train_cell) the norms as NORMS_FILE, a gzipped CSV. ``extra_keys``: keys every
     run's metrics.json adds (the confirmatory runs: their protocol's hash).
 
     Seeds derive from the study and setting as well as the cell, so runs of different studies
@@ -362,7 +362,7 @@ def run_cell(data_path, out_paths: list[str], study: str, setting: str, dataset:
         record = {"study": study, "setting": setting, "dataset": dataset, "arch": arch,
                   "depth": depth, "seed_index": i, "base_seed": base_seed, "config": asdict(cfg),
                   "data_seed": data_seeds[i], "threads": threads, "git_commit": commit,
-                  "versions": vers, **res["metrics"], **(record or {})}
+                  "versions": vers, **res["metrics"], **(extra_keys or {})}
         folder = Path(path).parent
         folder.mkdir(parents=True, exist_ok=True)
         if track is not None:

@@ -67,3 +67,85 @@ rule confirmatory_runs:
     """Stage: every confirmatory run (Table 1's protocols, the control design, Figure 2's networks)."""
     input:
         [p for group in CF.GROUPS for p in confirmatory_runs(group)],
+
+
+rule power:
+    """{report_dir}/data/power.csv: the seeds each endpoint needs, from the pilot's spreads (hdnn.power)."""
+    input:
+        protocol=CONFIRMATORY,
+        code=[f"{SRC}power.py"],
+    output:
+        f"{P}/data/power.csv",
+    log:
+        f"{R}/logs/report/power.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/power.py"
+
+
+rule confirmatory_data:
+    """{report_dir}/data: every confirmatory run, the check of its record, Figure 2's norms per run."""
+    input:
+        runs=[p for group in CF.GROUPS for p in confirmatory_runs(group)],
+        norms=confirmatory_runs("figure2", NORMS_FILE),
+        protocol=CONFIRMATORY,
+        code=[f"{SRC}confirmatory.py"] + FIGURE2_CODE,
+    output:
+        runs=f"{P}/data/confirmatory_runs.csv",
+        check=f"{P}/data/confirmatory_check.csv",
+        gradients=f"{P}/data/confirmatory_gradients.csv.gz",
+    log:
+        f"{R}/logs/report/confirmatory_data.log",
+    params:
+        stall=F2["stall"],
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/confirmatory_data.py"
+
+
+rule confirmatory_statistics:
+    """The endpoints with Holm, the sensitivity to the margins, the control design: confirmatory
+    runs and, beside them, the pilot's (exploratory: paper/data at the protocol's power.pilot_commit,
+    read from git, so neither a later rerun of the pilot nor the smoke grid moves it)."""
+    input:
+        rules.confirmatory_data.output,
+        protocol=CONFIRMATORY,
+        code=[f"{SRC}{f}" for f in ("confirmatory.py", "endpoints.py", "claims.py", "statistics.py", "power.py")],
+    output:
+        endpoints=f"{P}/data/confirmatory_endpoints.csv",
+        sensitivity=f"{P}/data/confirmatory_sensitivity.csv",
+        controls=f"{P}/data/confirmatory_controls.csv",
+    log:
+        f"{R}/logs/report/confirmatory_statistics.log",
+    params:
+        layers=F2["layers"],
+        experiments=config["experiments"]["runs"],
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/confirmatory_statistics.py"
+
+
+rule confirmatory_forest:
+    """Every claim's endpoint against its margin: confirmatory and pilot, primary and secondary."""
+    input:
+        endpoints=rules.confirmatory_statistics.output.endpoints,
+        code=[f"{SRC}plotting.py"],
+    output:
+        png=f"{P}/figures/confirmatory_forest.png",
+        pdf=f"{P}/figures/confirmatory_forest.pdf",
+    log:
+        f"{R}/logs/figures/confirmatory_forest.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/confirmatory_forest.py"
+
+
+rule confirmatory:
+    """Stage: the confirmatory runs, their check, verdicts and forest plot."""
+    input:
+        rules.confirmatory_statistics.output,
+        rules.confirmatory_forest.output,

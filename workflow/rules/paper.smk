@@ -22,7 +22,7 @@ DATA_CODE = [f"{SRC}{f}" for f in ("collect.py", "runs.py", "staleness.py", "cos
                                    "calibration.py", "statistics.py", "controls.py", "selection.py", "settings.py")]
 # The renderer (replication.py) and what it imports: no collector, no statistics computed.
 RENDER_CODE = list(dict.fromkeys(TABLE1_CODE + TABLE2_CODE + FIGURE2_CODE + [
-    f"{SRC}{f}" for f in ("replication.py", "config_check.py", "costs.py", "staleness.py", "statistics.py")]))
+    f"{SRC}{f}" for f in ("replication.py", "summary.py", "config_check.py", "costs.py", "staleness.py", "statistics.py")]))
 # The report's prose, which the renderer includes.
 PROSE = sorted(str(p) for p in Path("workflow/report/replication").iterdir())
 
@@ -172,9 +172,11 @@ rule replication:
         + [f"{P}/data/{name}" for name in ("table1_cells.csv", "gradients_summary.csv", "stages/table1_tuning.csv")]
         + [f"{P}/data/figure1_{d}.csv.gz" for d in config["figure1"]["cells"]],
         statistics=rules.paper_statistics.output,
-        figures=rules.calibration_figure.output + rules.table_figures.output,
+        # The first screen: the confirmatory verdicts (rules/confirmatory.smk) and the power analysis.
+        confirmatory=rules.confirmatory_data.output + rules.confirmatory_statistics.output + rules.power.output,
+        figures=rules.calibration_figure.output + rules.table_figures.output + rules.confirmatory_forest.output,
         prose=PROSE,
-        code=RENDER_CODE + ["config/paper_values.yaml", "config/claims.yaml"],
+        code=RENDER_CODE + ["config/paper_values.yaml", "config/claims.yaml", CONFIRMATORY],
     output:
         f"{P}/replication.md",
         f"{P}/tables/table1.tex",

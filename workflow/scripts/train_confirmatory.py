@@ -8,5 +8,5 @@ w = sm.wildcards
 run_cell(sm.input.data, list(sm.output.runs), study=sm.params.study, setting=w.setting,
          dataset=w.dataset, arch=w.arch, depth=int(w.depth), settings=sm.params.settings,
          base_seed=sm.config["base_seed"], threads=sm.threads, progress=progress,
-         track=sm.params.track, record=run_record(sm.input.protocol))
+         track=sm.params.track, extra_keys=run_record(sm.input.protocol))
 log_runs(sm.output.runs)

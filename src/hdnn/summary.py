@@ -1,0 +1,124 @@
+"""The report's first screen: each claim's confirmatory verdict, the pilot's beside it, the forest
+plot, and the check that every confirmatory run was made under the landed protocol. Renders
+``{report_dir}/data`` (confirmatory_*.csv, power.csv) and the protocol file; computes nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from hdnn.runs import read_data
+
+NOT_RUN = "not run yet"   # hdnn.endpoints.NOT_RUN (that module needs scipy; this one renders only)
+
+
+def _quote(text: str) -> str:
+    """The paper's words inside a claim's ``paper`` entry."""
+    found = re.search(r'"(.+?)"', text)
+    return found.group(1) if found else text
+
+
+def _number(v, share: bool) -> str:
+    return "—" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.2f}" if share else f"{v:+.2f}"
+
+
+def _result(r: pd.Series) -> str:
+    """verdict, estimate [interval] (n seeds)"""
+    if r["verdict"] == NOT_RUN:
+        return NOT_RUN
+    share = r["test"] == "proportion"
+    n = f"{int(r['k'])}/{int(r['n'])} seeds" if share else f"{int(r['n'])} seeds per cell"
+    return (f"**{r['verdict']}** {_number(r['estimate'], share)} "
+            f"[{_number(r['ci_low'], share)}, {_number(r['ci_high'], share)}], {n}")
+
+
+def _margin(r: pd.Series) -> str:
+    m = r["margin"]
+    return {"noninferiority": f"> −{m:g}", "superiority": f"> {m:g}", "equivalence": f"within ±{m:g}",
+            "proportion": f"share > {m:g}"}[r["test"]]
+
+
+def _summary_table(ep: pd.DataFrame, protocol: dict, power: pd.DataFrame | None) -> str:
+    conf = ep[ep["analysis"] == "confirmatory"].set_index(["claim", "level"])
+    pilot = ep[ep["analysis"] == "exploratory"].set_index(["claim", "level"])
+    planned = ({} if power is None else
+               power[power["level"] == "primary"].set_index("claim")["power_at_chosen"].to_dict())
+    rows = []
+    for claim in protocol["multiplicity"]["family"]:
+        c, p = conf.loc[(claim, "primary")], pilot.loc[(claim, "primary")]
+        note = ""
+        if c["verdict"] == "inconclusive" and planned.get(claim, 0) >= protocol["power"]["target"]:
+            note = f" (planned power {planned[claim]:.2f}: expected decidable)"
+        rows.append({"claim": f"{claim}: “{_quote(protocol['claims'][claim]['paper'])}”",
+                     "endpoint (protocol)": f"{c['table']}, {c['test']} {_margin(c)} ({c['protocol']})",
+                     "confirmatory (Holm over the 8)": _result(c) + note,
+                     "pilot, same test (exploratory)": _result(p)})
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def _secondary_table(ep: pd.DataFrame) -> str:
+    sec = ep[ep["level"] == "secondary"]
+    rows = [{"claim": claim, "protocol": g["protocol"].iloc[0], "margin": _margin(g.iloc[0]),
+             **{("confirmatory" if a == "confirmatory" else "pilot (exploratory)"): _result(r)
+                for a, r in zip(g["analysis"], (row for _, row in g.iterrows()))}}
+            for claim, g in sec.groupby("claim", sort=False)]
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def _sensitivity_table(sens: pd.DataFrame) -> str:
+    s = sens[sens["analysis"] == "confirmatory"]
+    wide = s.pivot_table(index=["claim", "level", "protocol"], columns="margin_scale", values="verdict",
+                         aggfunc="first", sort=False)
+    wide.columns = [f"{m:g}× margin" for m in wide.columns]
+    return wide.reset_index().to_markdown(index=False)
+
+
+def _controls_table(ctrl: pd.DataFrame) -> str:
+    rows = [{"experiment": name, "protocol": g["protocol"].iloc[0], "cells": len(g),
+             "mean effect (points)": f"{g['effect'].mean():+.2f}",
+             "cells' intervals": f"{g['ci_low'].min():+.2f} … {g['ci_high'].max():+.2f}",
+             "cells whose interval excludes 0": int(((g["ci_low"] > 0) | (g["ci_high"] < 0)).sum())}
+            for name, g in ctrl.groupby("experiment", sort=False)]
+    return pd.DataFrame(rows).to_markdown(index=False)
+
+
+def _check_line(check: pd.DataFrame, runs: pd.DataFrame) -> str:
+    ok = check[check["check"] == "ok"]
+    bad = check[check["check"] != "ok"]
+    commits = ", ".join(sorted({c[:7] for c in ok["git_commit"]}))
+    line = (f"Record check: {int(ok['runs'].sum())} of {len(runs)} confirmatory runs carry the protocol's "
+            f"sha256 ({ok['confirmatory_sha256'].iloc[0][:12]}…), were made at clean commits ({commits}) "
+            f"that hold that same file, and descend from its landing commit "
+            f"{check['landing_commit'].iloc[0][:7]}" if len(ok) else "Record check: no run passes")
+    if len(bad):
+        line += f"; excluded: {int(bad['runs'].sum())} runs ({'; '.join(bad['check'])})"
+    return line + ". [`data/confirmatory_check.csv`](data/confirmatory_check.csv)"
+
+
+def section(data: Path, protocol: dict, prose) -> list[str]:
+    """The first screen, or a line saying the confirmatory runs have not been collected yet."""
+    ep, sens = read_data(data, "confirmatory_endpoints.csv"), read_data(data, "confirmatory_sensitivity.csv")
+    if ep is None or sens is None:
+        return ["## Summary: the confirmatory verdicts", "", *prose("confirmatory_pending"), ""]
+    runs, check = read_data(data, "confirmatory_runs.csv"), read_data(data, "confirmatory_check.csv")
+    ctrl = read_data(data, "confirmatory_controls.csv")
+    counts = runs.groupby("group").size().to_dict()
+    return ["## Summary: the confirmatory verdicts", "",
+            *prose("confirmatory", runs=len(runs), table1=counts.get("table1", 0),
+                   control=counts.get("control", 0), figure2=counts.get("figure2", 0),
+                   seeds1=protocol["n_seeds"]["table1"], seeds2=protocol["n_seeds"]["figure2"],
+                   seeds_control=protocol["n_seeds"]["control"]), "",
+            _summary_table(ep, protocol, read_data(data, "power.csv")), "",
+            "![confirmatory forest plot](figures/confirmatory_forest.png)", "",
+            _check_line(check, runs), "",
+            "### Secondary protocols (Holm within a claim: one endpoint each, at α)", "",
+            _secondary_table(ep), "",
+            "### Sensitivity: every verdict at ½×, 1× and 2× its margin (confirmatory runs)", "",
+            _sensitivity_table(sens), "",
+            "### The control design: each experiment's change beside an unchanged rerun (descriptive)", "",
+            *prose("confirmatory_controls"), "",
+            _controls_table(ctrl) if ctrl is not None and len(ctrl) else "No control runs collected yet.", ""]
