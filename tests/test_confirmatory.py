@@ -1,0 +1,88 @@
+"""The confirmatory runs (hdnn.confirmatory): which runs the protocol file asks for, and the check
+that each was made under the file as landed."""
+
+import hashlib
+import subprocess
+
+import pandas as pd
+import pytest
+
+from hdnn import confirmatory as CF
+from hdnn.config_check import load_config
+
+PROTOCOL = CF.load()
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config()
+
+
+def test_the_runs_are_the_protocols(config):
+    assert CF.table1_protocols(PROTOCOL) == ["tuned", "code"]
+    cells = CF.control_cells(config, PROTOCOL)
+    # Every experiment's changed arm, `paper`'s unchanged rerun on its off cells, no pilot control arm.
+    experiments = config["experiments"]["runs"]
+    assert set(cells) == {n for n, e in experiments.items() if "control_of" not in e} | {"paper"}
+    assert cells["paper"] == experiments["paper_epochs150"]["cells"]
+    assert set(CF.figure2_networks(config, PROTOCOL)) == {"figure2_H1", "figure2_H1-TI", "figure2_FC"}
+
+
+def test_figure2_settings_come_from_the_protocol_file(config):
+    changed = {**config, "figure2": {**config["figure2"], "settings": {"epochs": 3}}}
+    settings = CF.settings(changed, PROTOCOL, "figure2_H1-TI", "double_moons", "H1")
+    assert settings["epochs"] == PROTOCOL["figure2"]["settings"]["epochs"] == 30
+    assert settings["time_invariant"] is True and settings["scheme"] == "alternating"
+    assert CF.settings(config, PROTOCOL, "code_joint", "swiss_roll", "MS1")["scheme"] == "joint"
+
+
+def test_a_run_records_the_files_hash(tmp_path):
+    path = tmp_path / "protocol.yaml"
+    path.write_text("alpha: 0.05\n")
+    record = CF.run_record(path)
+    assert record["confirmatory_sha256"] == hashlib.sha256(b"alpha: 0.05\n").hexdigest()
+    assert record["analysis"] == "confirmatory"
+
+
+def _git(repo, *args):
+    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def _commit(repo, text, message):
+    (repo / "config").mkdir(exist_ok=True)
+    (repo / "config" / "confirmatory.yaml").write_text(text)
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", message)
+    return _git(repo, "rev-parse", "HEAD")
+
+
+def test_the_check_wants_the_landed_file_at_a_clean_descendant(tmp_path):
+    repo = tmp_path
+    _git(repo, "init", "-q")
+    draft = _commit(repo, "margin: 1\n", "a draft")
+    landed = _commit(repo, "margin: 2\n", "the protocol lands")
+    (repo / "other.txt").write_text("x")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "later work")
+    later = _git(repo, "rev-parse", "HEAD")
+    sha = hashlib.sha256(b"margin: 2\n").hexdigest()
+    runs = pd.DataFrame({"git_commit": [later, later, landed, f"{later}+dirty", draft, later],
+                         "confirmatory_sha256": [sha, sha, sha, sha, hashlib.sha256(b"margin: 1\n").hexdigest(),
+                                                 "0" * 64]})
+    check = CF.check_runs(runs, root=repo).set_index(["git_commit", "confirmatory_sha256"])["check"]
+    assert check[(later, sha)] == "ok" and check[(landed, sha)] == "ok"
+    assert "not a clean commit" in check[(f"{later}+dirty", sha)]
+    assert "not its ancestor" in check[(draft, hashlib.sha256(b"margin: 1\n").hexdigest())]
+    assert "not the file the runs recorded" in check[(later, "0" * 64)]
+    # A change to the file after the runs makes every one of them fail: a new protocol.
+    _commit(repo, "margin: 3\n", "the protocol changes")
+    assert (CF.check_runs(runs, root=repo)["check"] != "ok").all()
+
+
+def test_only_checked_runs_are_analysed():
+    runs = pd.DataFrame({"git_commit": ["a", "b"], "confirmatory_sha256": ["h", "h"], "group": ["figure2"] * 2,
+                         "seed": [1, 2]})
+    check = pd.DataFrame({"git_commit": ["a", "b"], "confirmatory_sha256": ["h", "h"], "check": ["ok", "no"]})
+    grads = pd.DataFrame({"seed": [1, 1, 2], "min": [1.0, 2.0, 3.0]})
+    kept, kept_grads = CF.checked(runs, check, grads)
+    assert kept["seed"].tolist() == [1] and kept_grads["min"].tolist() == [1.0, 2.0]
