@@ -122,6 +122,15 @@ def _test_rows(claim: str, units, test: str, margin: float, alpha: float) -> lis
     return rows
 
 
+TABLE1_UNITS = {"h_ge_ms": h_ge_ms_units, "h1_eq_h2": h1_eq_h2_units}
+
+
+def table1_unit_tests(runs: pd.DataFrame, claim: str, test: str, margin: float, alpha: float) -> pd.DataFrame:
+    """A Table 1 claim's units (runs with a ``protocol`` column) tested, Holm within the claim and
+    protocol: the confirmatory protocol's secondary analysis."""
+    return _decide(pd.DataFrame(_test_rows(claim, _table1_units(runs, TABLE1_UNITS[claim]), test, margin, alpha)), alpha)
+
+
 def _units_side(row) -> bool:
     """Does a point estimate lie on the claim's side of the margin (the paper's single runs)?"""
     m, e = row["margin"], row["estimate"]

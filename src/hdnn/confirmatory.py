@@ -14,6 +14,7 @@ Torch-free: the workflow plans with it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,6 +24,7 @@ import yaml
 
 from hdnn import settings as S
 from hdnn.figure2 import gradients_summary
+from hdnn.provenance import git_commit
 from hdnn.runs import ROOT, collect_runs
 
 PROTOCOL = "config/confirmatory.yaml"
@@ -42,7 +44,14 @@ def sha256(path: str | Path = PROTOCOL) -> str:
 
 
 def run_record(path: str | Path = PROTOCOL) -> dict:
-    """The keys a confirmatory run adds to its metrics.json (hdnn.train.run_cell's ``record``)."""
+    """The keys a confirmatory run adds to its metrics.json (hdnn.train.run_cell's ``extra_keys``).
+    Warns when the checkout is not a clean commit: the record check will exclude the run."""
+    commit = git_commit()
+    if commit == "unknown" or commit.endswith("+dirty"):
+        logging.getLogger(__name__).warning(
+            "the checkout is at %s: the record check excludes confirmatory runs made from a tree "
+            "that is not a clean commit (a rule writing tracked files, e.g. paper/, while training "
+            "runs dirties it too); commit, or run them in a clean worktree", commit)
     return {"analysis": "confirmatory", "confirmatory_sha256": sha256(path),
             "started_utc": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 

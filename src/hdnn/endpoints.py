@@ -189,6 +189,20 @@ def analyse(protocol_cfg: dict, runs: dict, layers, analysis: str) -> tuple[pd.D
     return frames[1.0], sens
 
 
+def unit_tests(protocol_cfg: dict, table1_runs: pd.DataFrame | None, analysis: str) -> pd.DataFrame:
+    """The secondary per-unit tests of the Table 1 claims (every H–MS pair per row; H1 − H2 per row)
+    at the primary endpoint's margin, Holm within claim and protocol (claims.table1_unit_tests)."""
+    if table1_runs is None or table1_runs.empty:
+        return pd.DataFrame()
+    frames = []
+    for claim, spec in protocol_cfg["claims"].items():
+        primary = spec.get("primary", {})
+        if claim in C.TABLE1_UNITS and primary.get("table") == "table1":
+            frames.append(C.table1_unit_tests(table1_runs, claim, primary["test"], primary["margin"],
+                                              protocol_cfg["alpha"]))
+    return pd.concat(frames, ignore_index=True).assign(analysis=analysis)
+
+
 # --- the control design: each experiment's change beside an unchanged rerun, per cell ----------------
 
 def control_effects(runs: pd.DataFrame, experiments: dict, alpha: float) -> pd.DataFrame:

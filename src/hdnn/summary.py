@@ -69,6 +69,11 @@ def _secondary_table(ep: pd.DataFrame) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
+def _units_table(units: pd.DataFrame) -> str:
+    counts = units.groupby(["claim", "protocol"], sort=False)["verdict"].value_counts().unstack(fill_value=0)
+    return counts.reindex(columns=["holds", "does not hold", "inconclusive"], fill_value=0).reset_index().to_markdown(index=False)
+
+
 def _sensitivity_table(sens: pd.DataFrame) -> str:
     s = sens[sens["analysis"] == "confirmatory"]
     wide = s.pivot_table(index=["claim", "level", "protocol"], columns="margin_scale", values="verdict",
@@ -105,7 +110,7 @@ def section(data: Path, protocol: dict, prose) -> list[str]:
     if ep is None or sens is None:
         return ["## Summary: the confirmatory verdicts", "", *prose("confirmatory_pending"), ""]
     runs, check = read_data(data, "confirmatory_runs.csv"), read_data(data, "confirmatory_check.csv")
-    ctrl = read_data(data, "confirmatory_controls.csv")
+    ctrl, units = read_data(data, "confirmatory_controls.csv"), read_data(data, "confirmatory_units.csv")
     counts = runs.groupby("group").size().to_dict()
     return ["## Summary: the confirmatory verdicts", "",
             *prose("confirmatory", runs=len(runs), table1=counts.get("table1", 0),
@@ -117,6 +122,10 @@ def section(data: Path, protocol: dict, prose) -> list[str]:
             _check_line(check, runs), "",
             "### Secondary protocols (Holm within a claim: one endpoint each, at α)", "",
             _secondary_table(ep), "",
+            "### Secondary units: each pair or row at the endpoint's margin, Holm within claim and protocol", "",
+            *([_units_table(units), "", "Every unit with its interval: [`data/confirmatory_units.csv`](data/confirmatory_units.csv). "
+               "Most units were expected to stay inconclusive at these seeds (paper/data/power.csv, level secondary).", ""]
+              if units is not None and len(units) else ["No unit tests yet.", ""]),
             "### Sensitivity: every verdict at ½×, 1× and 2× its margin (confirmatory runs)", "",
             _sensitivity_table(sens), "",
             "### The control design: each experiment's change beside an unchanged rerun (descriptive)", "",

@@ -116,6 +116,7 @@ rule confirmatory_statistics:
     output:
         endpoints=f"{P}/data/confirmatory_endpoints.csv",
         sensitivity=f"{P}/data/confirmatory_sensitivity.csv",
+        units=f"{P}/data/confirmatory_units.csv",
         controls=f"{P}/data/confirmatory_controls.csv",
     log:
         f"{R}/logs/report/confirmatory_statistics.log",

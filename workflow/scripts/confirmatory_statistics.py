@@ -17,5 +17,6 @@ exploratory = E.analyse(protocol, {name: pd.read_csv(pilot / f"{file}.csv") for 
                         sm.params.layers, "exploratory")
 pd.concat([confirmatory[0], exploratory[0]], ignore_index=True).to_csv(sm.output.endpoints, index=False)
 pd.concat([confirmatory[1], exploratory[1]], ignore_index=True).to_csv(sm.output.sensitivity, index=False)
+E.unit_tests(protocol, table1, "confirmatory").to_csv(sm.output.units, index=False)
 E.control_effects(runs[runs["group"] != "figure2"], sm.params.experiments, protocol["alpha"]).to_csv(
     sm.output.controls, index=False)
