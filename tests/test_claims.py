@@ -161,7 +161,8 @@ def test_robustness_over_searched_settings():
     search = pd.concat([runs.assign(T=0.8, epochs=50), runs.assign(T=3.0, epochs=50, val_acc=0.5)])
     out = C.robustness(search, SPEC).set_index(["claim", "setting"])["verdict"]
     assert out[("h_ge_ms", "T 0.8, epochs 50")] == HOLDS
-    assert out[("h1_eq_h2", "T 3.0, epochs 50")] == HOLDS      # equal, constant accuracies
+    # Equal, constant accuracies: no spread, no test (never p = 0 from seeds tied at one value).
+    assert out[("h1_eq_h2", "T 3.0, epochs 50")] == INCONCLUSIVE
     assert C.robustness(None, SPEC).empty
 
 
@@ -172,3 +173,13 @@ def test_one_seed_per_cell_gives_no_interval_and_no_verdict():
         "seed_index == 0"), None, [1], SPEC, PAPER)
     ours = summary[summary.protocol == "p"]
     assert set(ours["verdict"]) == {INCONCLUSIVE} and ours["ci_low"].isna().all()
+
+
+def test_the_worst_unit_named_carries_the_claims_verdict():
+    # Swiss roll 16 is further from the margin but inconclusive; the failing unit is Swiss roll 8.
+    rows = [{"claim": "h1_eq_h2", "protocol": "p", "unit": u, "test": "equivalence", "margin": 2.0, "estimate": e,
+             "ci_low": lo, "ci_high": hi, "n": 10, "seeds_to_decide": float("nan"), "verdict": v}
+            for u, e, lo, hi, v in (("swiss_roll 16", 9.0, -1.0, 19.0, INCONCLUSIVE),
+                                    ("swiss_roll 8", 5.0, 3.0, 7.0, FAILS), ("swiss_roll 4", 0.0, -1.0, 1.0, HOLDS))]
+    summary = C._summary(pd.DataFrame(rows), SPEC)
+    assert summary.loc[0, "verdict"] == FAILS and summary.loc[0, "worst_unit"] == "swiss_roll 8"

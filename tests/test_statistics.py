@@ -105,3 +105,10 @@ def test_hierarchical_bootstrap_covers_and_scales():
     _, lo2, hi2 = S.hierarchical_bootstrap(np.zeros(400), noisy, 0.05, 4000, seed=0)
     assert hi2 - lo2 > hi - lo
     assert S.hierarchical_bootstrap(np.zeros(400), noisy, 0.05, 4000, seed=0)[1:] == (lo2, hi2)
+
+
+def test_no_spread_gives_no_test_and_no_interval():
+    # Two groups tied at 100% (Table 1's easy cells): not evidence in either direction.
+    t = S.noninferiority([100.0] * 5, [100.0] * 5, 2.0, 0.05)
+    assert (t.p_for, t.p_against) == (1.0, 1.0) and math.isnan(t.ci_low)
+    assert S.decide(t.p_for, t.p_against, 0.05) == S.INCONCLUSIVE

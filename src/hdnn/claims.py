@@ -154,7 +154,8 @@ def _decide(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
 
 def _worst(g: pd.DataFrame) -> pd.Series:
     """The unit furthest from deciding the claim its way: the lowest lower bound (one-sided
-    claims), the bound furthest from zero (equivalence)."""
+    claims), the bound furthest from zero (equivalence). Called on the units whose verdict is the
+    claim's, so the unit named carries it."""
     low, high = g["ci_low"].fillna(g["estimate"]), g["ci_high"].fillna(g["estimate"])  # no interval: n = 1
     if (g["test"] == "equivalence").all():
         return g.loc[pd.concat([low.abs(), high.abs()], axis=1).max(axis=1).idxmax()]
@@ -173,9 +174,10 @@ def _summary(tests: pd.DataFrame, spec: dict) -> pd.DataFrame:
             rows.append({**row, "verdict": S.NO_TEST, "estimate": worst["estimate"], "worst_unit": worst["unit"],
                          "n": 1, "units_hold": side, "units_fail": len(g) - side, "units_inconclusive": 0})
             continue
-        worst = _worst(g)
+        verdict = S.combine(g["verdict"])
+        worst = _worst(g[g["verdict"] == verdict])   # the worst unit among those that carry the verdict
         undecided = g.loc[g["verdict"] == S.INCONCLUSIVE, "seeds_to_decide"]
-        rows.append({**row, "verdict": S.combine(g["verdict"]), "estimate": worst["estimate"],
+        rows.append({**row, "verdict": verdict, "estimate": worst["estimate"],
                      "ci_low": worst["ci_low"], "ci_high": worst["ci_high"], "worst_unit": worst["unit"],
                      "n": int(g["n"].min()), "units_hold": int((g["verdict"] == S.HOLDS).sum()),
                      "units_fail": int((g["verdict"] == S.FAILS).sum()),

@@ -119,6 +119,8 @@ def write_statistics(data_dir: str | Path, cfg: dict, spec_path: str | Path = C.
     t1, t2 = read_data(data, "table1_runs.csv"), read_data(data, "table2_runs.csv")
     summary, tests = C.evaluate(t1, t2, read_data(data, "gradients_summary.csv"), layers, spec, paper)
     boot = spec["calibration"]
+    # The pilot's claims: written after their runs (docs/confirmatory.md), so exploratory.
+    summary, tests = (f.assign(analysis="exploratory") if not f.empty else f for f in (summary, tests))
     frames = {"claims.csv": summary, "claim_tests.csv": tests,
               "calibration.csv": K.summarize(t1, t2, paper, spec["alpha"], boot["bootstrap_resamples"],
                                              boot["bootstrap_seed"]),

@@ -44,13 +44,13 @@ def _clean(x) -> np.ndarray:
 
 def welch(a, b, alpha: float) -> tuple[float, float, float, float]:
     """mean(a) − mean(b), its (1 − 2α) Welch interval and degrees of freedom. With no spread in
-    either group the interval is the point (the difference is exactly what was observed)."""
+    either group there is no interval (two groups tied at 100% estimate no spread, not zero)."""
     a, b = _clean(a), _clean(b)
     est = float(a.mean() - b.mean())
     if min(len(a), len(b)) < 2:      # no spread to estimate: no interval
         return est, math.nan, math.nan, math.nan
     if a.var(ddof=1) + b.var(ddof=1) == 0:
-        return est, est, est, math.inf
+        return est, math.nan, math.nan, math.nan
     cm = CompareMeans(DescrStatsW(a), DescrStatsW(b))
     lo, hi = cm.tconfint_diff(alpha=2 * alpha, alternative="two-sided", usevar="unequal")
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
@@ -64,8 +64,7 @@ def _one_sided(a, b, value: float, alternative: str) -> float:
     if min(len(a), len(b)) < 2:
         return 1.0
     if a.var(ddof=1) + b.var(ddof=1) == 0:
-        diff = a.mean() - b.mean()
-        return 0.0 if (diff > value if alternative == "larger" else diff < value) else 1.0
+        return 1.0   # no spread, no test: never p = 0 from seeds tied at 100%
     return float(ttest_ind(a, b, alternative=alternative, usevar="unequal", value=value)[1])
 
 
