@@ -104,6 +104,17 @@ def _check_line(check: pd.DataFrame, runs: pd.DataFrame) -> str:
     return line + ". [`data/confirmatory_check.csv`](data/confirmatory_check.csv)"
 
 
+def _lemma3_line(lemma3: pd.DataFrame | None) -> str:
+    if lemma3 is None or lemma3.empty:
+        return "Lemma 3: no time-invariant H1 seeds collected yet."
+    worst = lemma3["lemma3_ratio"].max()
+    return (f"Lemma 3, a sanity check outside the family (it cannot fail for any weights: "
+            f"docs/confirmatory.md): max |Re λ| / max |λ| ≤ {worst:.1e} over {len(lemma3)} seeds of "
+            f"{', '.join(lemma3['network'].unique())} at every test point "
+            f"({'passes' if worst < 1e-6 else 'FAILS: a bug in the network or the eigenvalue code'}; "
+            f"[`data/confirmatory_lemma3.csv`](data/confirmatory_lemma3.csv)).")
+
+
 def section(data: Path, protocol: dict, prose) -> list[str]:
     """The first screen, or a line saying the confirmatory runs have not been collected yet."""
     ep, sens = read_data(data, "confirmatory_endpoints.csv"), read_data(data, "confirmatory_sensitivity.csv")
@@ -120,6 +131,7 @@ def section(data: Path, protocol: dict, prose) -> list[str]:
             _summary_table(ep, protocol, read_data(data, "power.csv")), "",
             "![confirmatory forest plot](figures/confirmatory_forest.png)", "",
             _check_line(check, runs), "",
+            _lemma3_line(read_data(data, "confirmatory_lemma3.csv")), "",
             "### Secondary protocols (Holm within a claim: one endpoint each, at α)", "",
             _secondary_table(ep), "",
             "### Secondary units: each pair or row at the endpoint's margin, Holm within claim and protocol", "",

@@ -129,6 +129,24 @@ rule confirmatory_statistics:
         "../scripts/confirmatory_statistics.py"
 
 
+rule confirmatory_lemma3:
+    """Lemma 3's sanity check on every confirmatory time-invariant H1 seed: max |Re λ| / max |λ| of
+    the vector field's Jacobian over the test points (only the ratio per seed is kept)."""
+    input:
+        runs=[cell_run(R, CF_STUDY, s, F2["dataset"], net["arch"], net["depth"], i)
+              for s, net in CF_FIGURE2.items() if net["time_invariant"] for i in range(CP["n_seeds"]["figure2"])],
+        data=f"{R}/data/{F2['dataset']}.pt",
+        code=FIGURE_DATA_CODE,
+    output:
+        f"{P}/data/confirmatory_lemma3.csv",
+    log:
+        f"{R}/logs/report/confirmatory_lemma3.log",
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/confirmatory_lemma3.py"
+
+
 rule confirmatory_forest:
     """Every claim's endpoint against its margin: confirmatory and pilot, primary and secondary."""
     input:
@@ -149,4 +167,5 @@ rule confirmatory:
     """Stage: the confirmatory runs, their check, verdicts and forest plot."""
     input:
         rules.confirmatory_statistics.output,
+        rules.confirmatory_lemma3.output,
         rules.confirmatory_forest.output,
