@@ -62,7 +62,9 @@ run() {  # run NAME SNAKEMAKE_ARGS...: every smoke stage in a fresh copy WORK/NA
 
 if [ -n "${SLURM_ONLY:-}" ]; then
     copy slurm
-    mapfile -t runs < <(cd "$WORK/slurm" && "$PY" .ci/slurm/one_run_per_rule.py "${TARGETS[@]}" \
+    # Not `paper`: it adds no training rule, and its DAG needs the tuning stage's choice (the
+    # confirmatory runs' tuned protocol), which a fresh copy has not made yet.
+    mapfile -t runs < <(cd "$WORK/slurm" && "$PY" .ci/slurm/one_run_per_rule.py "${TARGETS[@]:0:4}" \
                         --configfile config/smoke.yaml local.yaml)
     stage slurm "$SECONDS" "${runs[@]}" -- "${CI_SLURM[@]}"
     exit 0

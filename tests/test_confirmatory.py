@@ -86,3 +86,17 @@ def test_only_checked_runs_are_analysed():
     grads = pd.DataFrame({"seed": [1, 1, 2], "min": [1.0, 2.0, 3.0]})
     kept, kept_grads = CF.checked(runs, check, grads)
     assert kept["seed"].tolist() == [1] and kept_grads["min"].tolist() == [1.0, 2.0]
+
+
+def test_every_committed_confirmatory_run_passes_the_check():
+    data = CF.ROOT / "paper" / "data"
+    runs = pd.read_csv(data / "confirmatory_runs.csv")
+    check = CF.check_runs(runs)
+    assert (check["check"] == "ok").all() and check["runs"].sum() == len(runs)
+    # The committed check is the one the code makes now.
+    committed = pd.read_csv(data / "confirmatory_check.csv")
+    assert committed[["git_commit", "check", "runs"]].values.tolist() == check[["git_commit", "check", "runs"]].values.tolist()
+    assert (runs["confirmatory_sha256"] == CF.sha256(CF.ROOT / CF.PROTOCOL)).all()
+    # The file landed before the first run started (the committer's clock against the runs').
+    landed = _git(CF.ROOT, "log", "-1", "--format=%cI", CF.landing_commit())
+    assert pd.Timestamp(landed) < pd.to_datetime(runs["started_utc"]).min()

@@ -97,3 +97,15 @@ def test_a_share_uses_the_exact_binomial_test():
     v = E.holm_verdicts(r, 0.05)
     assert v.loc[0, "verdict"] == St.HOLDS and v.loc[0, "ci_high"] == 1.0
     assert v.loc[0, "ci_low"] == pytest.approx(0.05 ** (1 / 20))   # Clopper–Pearson, k = n
+
+
+def test_no_runs_analysed_still_writes_every_table(tmp_path):
+    # Runs the record check excludes (a copy outside git, as the test suite's smoke) leave nothing
+    # to analyse: every table is still written, with its columns, and says "not run yet".
+    from hdnn import confirmatory as CF
+    protocol = CF.load()
+    ep, sens = E.analyse(protocol, {"table1": None, "table2": None, "figure2": None}, [1], "confirmatory")
+    assert set(ep["verdict"]) == {E.NOT_RUN}
+    units = E.unit_tests(protocol, pd.DataFrame(), "confirmatory")
+    units.to_csv(tmp_path / "units.csv", index=False)
+    assert pd.read_csv(tmp_path / "units.csv").columns.tolist() == units.columns.tolist()

@@ -11,8 +11,9 @@ import re
 import sys
 from pathlib import Path
 
-# Wall and epoch times differ between any two runs; everything else must not.
-TIME_KEY = re.compile(r"(^|_)time(_|$)")
+# Wall and epoch times, and when a run started (a confirmatory run's started_utc), differ between
+# any two runs; everything else must not.
+TIME_KEY = re.compile(r"(^|_)(time|utc)(_|$)")
 
 
 def without_times(record):

@@ -32,6 +32,8 @@ from hdnn.power import weights
 NOT_RUN = "not run yet"
 CHANCE = {"table1": 0.5, "table2": 0.1}   # a run whose evaluation is not finite counts as chance
 MULTIPLIERS = (0.5, 1.0, 2.0)             # the sensitivity table's margins, × the protocol's
+ENDPOINT_COLUMNS = ["claim", "level", "table", "protocol", "test", "margin", "margin_scale", "status", "estimate",
+                    "se", "df", "cells", "n", "k", "network", "p_for", "p_against"]
 
 
 def cells(runs: pd.DataFrame, table: str) -> pd.DataFrame:
@@ -131,7 +133,7 @@ def endpoint_rows(protocol_cfg: dict, level: str, runs: dict, layers, margin_sca
         rows.append({**row, "status": "run", "estimate": binding["k"] / binding["n"], "k": binding["k"],
                      "n": binding["n"], "cells": len(shares), "network": binding["network"],
                      "p_for": binding["p_for"], "p_against": min(s["p_against"] for s in shares)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).reindex(columns=ENDPOINT_COLUMNS)
 
 
 def holm_verdicts(rows: pd.DataFrame, alpha: float, family: bool = True) -> pd.DataFrame:
@@ -193,7 +195,8 @@ def unit_tests(protocol_cfg: dict, table1_runs: pd.DataFrame | None, analysis: s
     """The secondary per-unit tests of the Table 1 claims (every H–MS pair per row; H1 − H2 per row)
     at the primary endpoint's margin, Holm within claim and protocol (claims.table1_unit_tests)."""
     if table1_runs is None or table1_runs.empty:
-        return pd.DataFrame()
+        return pd.DataFrame(columns=["claim", "protocol", "unit", "test", "margin", "estimate", "ci_low", "ci_high",
+                                     "verdict", "analysis"])
     frames = []
     for claim, spec in protocol_cfg["claims"].items():
         primary = spec.get("primary", {})
