@@ -110,7 +110,9 @@ rule confirmatory_statistics:
     runs and, beside them, the pilot's (exploratory: paper/data at the protocol's power.pilot_commit,
     read from git, so neither a later rerun of the pilot nor the smoke grid moves it)."""
     input:
-        rules.confirmatory_data.output,
+        runs=rules.confirmatory_data.output.runs,
+        check=rules.confirmatory_data.output.check,
+        gradients=rules.confirmatory_data.output.gradients,
         protocol=CONFIRMATORY,
         code=[f"{SRC}{f}" for f in ("confirmatory.py", "endpoints.py", "claims.py", "statistics.py", "power.py")],
     output:
