@@ -128,7 +128,10 @@ def endpoint_rows(protocol_cfg: dict, level: str, runs: dict, layers, margin_sca
                                                  "chance_points": c["fc_chance"]["chance_points"],
                                                  "stall_factor": c["fc_stall"]["stall_factor"]})
             ok = {"fc_vanishing": "vanished", "fc_stall": "stall_near_paper", "fc_chance": "near_chance"}[claim]
-        shares = [s for s in _share(per_seed[per_seed["network"].isin(nets)], ok, margin)]
+        shares = _share(per_seed[per_seed["network"].isin(nets)], ok, margin)
+        if not shares:   # no seed of a network the paper describes (e.g. the smoke grid's depths)
+            rows.append({**row, "status": NOT_RUN, "p_for": 1.0, "p_against": 1.0})
+            continue
         binding = max(shares, key=lambda s: s["p_for"])   # intersection–union: the weakest network
         rows.append({**row, "status": "run", "estimate": binding["k"] / binding["n"], "k": binding["k"],
                      "n": binding["n"], "cells": len(shares), "network": binding["network"],
