@@ -34,12 +34,12 @@ def test_cells_rank_and_outside():
     assert first["outside"] == (first["paper"] < ours.min() or first["paper"] > ours.max())
 
 
-def test_a_paper_run_like_ours_is_indistinguishable():
+def test_a_paper_run_like_ours_shows_no_shift_and_says_no_more():
     paper, runs = paper_and_runs(0.0)
     row = K.summarize(runs, None, paper, resamples=2000).iloc[0]
     assert row["p_outside"] > 0.05 and row["p_sign"] > 0.05
     assert row["shift_ci_low"] < 0 < row["shift_ci_high"]
-    assert row["verdict"].startswith("statistically indistinguishable")
+    assert row["verdict"].startswith("no shift shown") and "not an agreement shown" in row["verdict"]
 
 
 def test_a_paper_run_above_ours_is_systematic():

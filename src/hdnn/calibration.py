@@ -55,7 +55,10 @@ def verdict_sentence(row, alpha: float) -> str:
     """One sentence per table and protocol, from its tests."""
     ci = f"{row['shift']:+.2f} points, 95% CI {row['shift_ci_low']:+.2f} to {row['shift_ci_high']:+.2f}"
     if row["p_outside"] >= alpha and row["p_sign"] >= alpha and row["shift_ci_low"] <= 0 <= row["shift_ci_high"]:
-        return f"statistically indistinguishable from the paper's runs (paper − ours {ci})"
+        reach = max(abs(row["shift_ci_low"]), abs(row["shift_ci_high"]))
+        return (f"no shift shown (paper − ours {ci}; outside count p = {row['p_outside']:.2g}, sign test "
+                f"p = {row['p_sign']:.2g}): within ±{reach:.2f} points of the paper's runs at most, an "
+                f"absence of evidence, not an agreement shown (per block the shifts may cancel)")
     if row["shift_ci_low"] > 0:
         return (f"systematically lower than the paper's runs by {row['shift']:.2f} points "
                 f"(95% CI {row['shift_ci_low']:.2f} to {row['shift_ci_high']:.2f})")
