@@ -9,6 +9,7 @@ import pytest
 
 from hdnn import confirmatory as CF
 from hdnn.config_check import load_config
+from hdnn.staleness import check as check_reports
 
 PROTOCOL = CF.load()
 
@@ -96,6 +97,8 @@ def test_every_committed_confirmatory_run_passes_the_check():
     # The committed check is the one the code makes now.
     committed = pd.read_csv(data / "confirmatory_check.csv")
     assert committed[["git_commit", "check", "runs"]].values.tolist() == check[["git_commit", "check", "runs"]].values.tolist()
+    # ... and the report's marker of their training code is fresh or certified (hdnn.staleness).
+    assert not [p for p in check_reports(CF.ROOT / "paper") if "replication.md" in p]
     assert (runs["confirmatory_sha256"] == CF.sha256(CF.ROOT / CF.PROTOCOL)).all()
     # The file landed before the first run started (the committer's clock against the runs').
     landed = _git(CF.ROOT, "log", "-1", "--format=%cI", CF.landing_commit())

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from hdnn.runs import read_data
+from hdnn.staleness import marker
 
 NOT_RUN = "not run yet"   # hdnn.endpoints.NOT_RUN (that module needs scipy; this one renders only)
 
@@ -101,7 +102,10 @@ def _check_line(check: pd.DataFrame, runs: pd.DataFrame) -> str:
             f"{check['landing_commit'].iloc[0][:7]}" if len(ok) else "Record check: no run passes")
     if len(bad):
         line += f"; excluded: {int(bad['runs'].sum())} runs ({'; '.join(bad['check'])})"
-    return line + ". [`data/confirmatory_check.csv`](data/confirmatory_check.csv)"
+    line += ". [`data/confirmatory_check.csv`](data/confirmatory_check.csv)"
+    # The runs' training code, which `python -m hdnn.staleness` compares with HEAD's.
+    return "\n\n".join([line] + [marker(d, files.split(",")) for d, files in
+                                  ok[["train_code_digest", "train_code"]].drop_duplicates().itertuples(index=False)])
 
 
 def _lemma3_line(lemma3: pd.DataFrame | None) -> str:

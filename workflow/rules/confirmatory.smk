@@ -90,7 +90,7 @@ rule confirmatory_data:
         runs=[p for group in CF.GROUPS for p in confirmatory_runs(group)],
         norms=confirmatory_runs("figure2", NORMS_FILE),
         protocol=CONFIRMATORY,
-        code=[f"{SRC}confirmatory.py"] + FIGURE2_CODE,
+        code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"] + FIGURE2_CODE,
     output:
         runs=f"{P}/data/confirmatory_runs.csv",
         check=f"{P}/data/confirmatory_check.csv",
@@ -99,6 +99,7 @@ rule confirmatory_data:
         f"{R}/logs/report/confirmatory_data.log",
     params:
         stall=F2["stall"],
+        train_code=GRADIENT_CODE,   # Table 1's training code and Figure 2's tracking
     conda:
         CONDA_ENV
     script:
