@@ -33,7 +33,7 @@ smoke: env
 		$(VENV)/bin/snakemake $$target --cores 2 --configfile config/smoke.yaml || exit 1; done
 
 # Every committed figure redrawn from paper/data alone (no run needed; what tests/test_figures.py checks).
-DRAWING_RULES := figure1 figure2 eigenvalues calibration_figure table_figures
+DRAWING_RULES := figure1 figure2 eigenvalues calibration_figure table_figures confirmatory_forest
 figures: env
 	$(VENV)/bin/snakemake --cores 1 --allowed-rules $(DRAWING_RULES) --forcerun $(DRAWING_RULES) \
 		-- $(wildcard paper/figures/*.png) $(wildcard paper/figures/*.pdf)

@@ -29,6 +29,8 @@ def drawings():
         yield f"table1_{protocol}.png", lambda png, pdf, p=protocol: plotting.plot_table1_seeds(
             DATA / "table1_runs.csv", p, png, pdf)
     yield "table2_seeds.png", lambda png, pdf: plotting.plot_table2_seeds(DATA / "table2_runs.csv", png, pdf)
+    yield "confirmatory_forest.png", lambda png, pdf: plotting.plot_confirmatory_forest(
+        DATA / "confirmatory_endpoints.csv", png, pdf)
 
 
 @pytest.mark.parametrize("name,draw", list(drawings()), ids=[n for n, _ in drawings()])
