@@ -103,3 +103,20 @@ def test_every_committed_confirmatory_run_passes_the_check():
     # The file landed before the first run started (the committer's clock against the runs').
     landed = _git(CF.ROOT, "log", "-1", "--format=%cI", CF.landing_commit())
     assert pd.Timestamp(landed) < pd.to_datetime(runs["started_utc"]).min()
+
+
+def test_the_pilot_kept_in_resources_is_the_pilot_as_committed():
+    commit = PROTOCOL["power"]["pilot_commit"]
+    if subprocess.run(["git", "cat-file", "-e", commit], cwd=CF.ROOT, capture_output=True).returncode:
+        pytest.skip(f"no git history holding {commit}")
+    folder = CF.pilot_data(commit)
+    for name in CF.PILOT_FILES:
+        committed = subprocess.run(["git", "show", f"{commit}:paper/data/{name}"], cwd=CF.ROOT,
+                                   capture_output=True, check=True).stdout
+        assert (folder / name).read_bytes() == committed, name
+
+
+def test_a_missing_pilot_file_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(CF, "PILOT_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"table1_runs\.csv: missing"):
+        CF.pilot_data("0438f16")

@@ -31,12 +31,29 @@ PROTOCOL = "config/confirmatory.yaml"
 FIGURE2_PREFIX = "figure2_"
 GROUPS = ("table1", "control", "figure2")
 RECORD_KEYS = ("git_commit", "confirmatory_sha256", "analysis", "started_utc")
+# The pilot files the analysis reads: paper/data as committed at config power.pilot_commit, kept
+# byte for byte under resources/pilot/<commit>/ (a test compares them with git), so later reruns of
+# the pilot never move a protocol fixed before its runs and a copy without git history still works.
+PILOT_DIR = ROOT / "resources" / "pilot"
+PILOT_FILES = ("table1_runs.csv", "table2_runs.csv", "benchmarks.csv", "table1_experiments_runs.csv",
+               "gradients_summary.csv")
 RUN_COLUMNS = ["analysis", "group", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
                "train_acc", "test_acc", "wall_time_s", "device", *RECORD_KEYS[:2], "started_utc"]
 
 
 def load(path: str | Path = PROTOCOL) -> dict:
     return yaml.safe_load(Path(path).read_text())
+
+
+
+def pilot_data(commit: str) -> Path:
+    """The folder holding paper/data's pilot files as committed at ``commit``."""
+    folder = PILOT_DIR / commit
+    missing = [name for name in PILOT_FILES if not (folder / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{folder / missing[0]}: missing; the pilot's files are "
+                                f"`git show {commit}:paper/data/<name>` for {', '.join(PILOT_FILES)}")
+    return folder
 
 
 def sha256(path: str | Path = PROTOCOL) -> str:

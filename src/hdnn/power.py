@@ -27,12 +27,7 @@ scaled linearly; the 2-core machine's wall time is half of it (two jobs side by 
 from __future__ import annotations
 
 import argparse
-import atexit
-import functools
 import math
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -41,13 +36,10 @@ import yaml
 from scipy import stats
 from statsmodels.stats.power import ttest_power
 
+from hdnn.confirmatory import pilot_data
 from hdnn.runs import ROOT, paper_values
 
 CONFIG = ROOT / "config" / "confirmatory.yaml"
-# The pilot files the analysis reads, taken from git at config power.pilot_commit: later reruns of
-# the pilot (another machine, more seeds) never move a protocol fixed before its runs.
-PILOT_FILES = ("table1_runs.csv", "table2_runs.csv", "benchmarks.csv", "table1_experiments_runs.csv",
-               "gradients_summary.csv")
 N_MAX = 1000
 WINDOW = 25      # seeds_needed: power must hold this many seeds beyond n
 CELL = ["group", "depth", "arch"]
@@ -101,17 +93,6 @@ def seeds_needed(power_of_n, target: float, n_max: int = N_MAX, window: int = WI
 
 
 # --- the pilot ---------------------------------------------------------------------------------
-
-@functools.cache
-def pilot_data(commit: str) -> Path:
-    """A folder holding paper/data's pilot files as committed at ``commit``."""
-    folder = Path(tempfile.mkdtemp(prefix=f"hdnn-pilot-{commit}-"))
-    atexit.register(shutil.rmtree, folder, True)   # a copy of committed files: never kept
-    for name in PILOT_FILES:
-        (folder / name).write_bytes(subprocess.run(["git", "show", f"{commit}:paper/data/{name}"], cwd=ROOT,
-                                                   capture_output=True, check=True).stdout)
-    return folder
-
 
 def pilot_cells(table: str, protocol: str, data: Path) -> pd.DataFrame:
     """Per cell of a table under a protocol: sd of test accuracy (points) and seconds per run."""

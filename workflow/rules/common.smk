@@ -42,6 +42,13 @@ def figure2_runs(network, file=METRICS, seeds=None):
     return [figure2_run(R, network, i, file) for i in range(seeds or config["figure2"]["n_seeds"])]
 
 
+def settings_runs(study, cells_by_setting, n_seeds, file=METRICS):
+    """Every run of a study over {setting: {dataset: {arch: depths}}}, n_seeds per cell."""
+    return [cell_run(R, study, setting, dataset, arch, depth, i, file)
+            for setting, cells in cells_by_setting.items() for dataset, per_arch in cells.items()
+            for arch, depths in per_arch.items() for depth in depths for i in range(n_seeds)]
+
+
 def mnist_runs(study, settings, columns, depths, n_seeds):
     return [mnist_run(R, study, s, c, d, i)
             for s in settings for c in columns for d in depths for i in range(n_seeds)]

@@ -18,10 +18,8 @@ CF_SETTINGS = {  # group → its settings (the wildcard's values) and their cell
 }
 
 
-def confirmatory_runs(group, file=METRICS):
-    return [cell_run(R, CF_STUDY, setting, dataset, arch, depth, i, file)
-            for setting, cells in CF_SETTINGS[group].items() for dataset, per_arch in cells.items()
-            for arch, depths in per_arch.items() for depth in depths for i in range(CP["n_seeds"][group])]
+CF_RUNS = {group: settings_runs(CF_STUDY, CF_SETTINGS[group], CP["n_seeds"][group]) for group in CF.GROUPS}
+PILOT = [f"resources/pilot/{CP['power']['pilot_commit']}/{name}" for name in CF.PILOT_FILES]
 
 
 for _group in CF.GROUPS:
@@ -66,14 +64,15 @@ for _group in CF.GROUPS:
 rule confirmatory_runs:
     """Stage: every confirmatory run (Table 1's protocols, the control design, Figure 2's networks)."""
     input:
-        [p for group in CF.GROUPS for p in confirmatory_runs(group)],
+        [p for group in CF.GROUPS for p in CF_RUNS[group]],
 
 
 rule power:
     """{report_dir}/data/power.csv: the seeds each endpoint needs, from the pilot's spreads (hdnn.power)."""
     input:
         protocol=CONFIRMATORY,
-        code=[f"{SRC}power.py"],
+        pilot=PILOT,
+        code=[f"{SRC}power.py", f"{SRC}confirmatory.py"],
     output:
         f"{P}/data/power.csv",
     log:
@@ -87,8 +86,8 @@ rule power:
 rule confirmatory_data:
     """{report_dir}/data: every confirmatory run, the check of its record, Figure 2's norms per run."""
     input:
-        runs=[p for group in CF.GROUPS for p in confirmatory_runs(group)],
-        norms=confirmatory_runs("figure2", NORMS_FILE),
+        runs=[p for group in CF.GROUPS for p in CF_RUNS[group]],
+        norms=settings_runs(CF_STUDY, CF_SETTINGS["figure2"], CP["n_seeds"]["figure2"], NORMS_FILE),
         protocol=CONFIRMATORY,
         code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"] + FIGURE2_CODE,
     output:
@@ -109,12 +108,13 @@ rule confirmatory_data:
 rule confirmatory_statistics:
     """The endpoints with Holm, the sensitivity to the margins, the control design: confirmatory
     runs and, beside them, the pilot's (exploratory: paper/data at the protocol's power.pilot_commit,
-    read from git, so neither a later rerun of the pilot nor the smoke grid moves it)."""
+    kept under resources/pilot, so neither a later rerun of the pilot nor the smoke grid moves it)."""
     input:
         runs=rules.confirmatory_data.output.runs,
         check=rules.confirmatory_data.output.check,
         gradients=rules.confirmatory_data.output.gradients,
         protocol=CONFIRMATORY,
+        pilot=PILOT,
         code=[f"{SRC}{f}" for f in ("confirmatory.py", "endpoints.py", "claims.py", "statistics.py", "power.py")],
     output:
         endpoints=f"{P}/data/confirmatory_endpoints.csv",

@@ -3,7 +3,7 @@ import pandas as pd
 from hdnn import confirmatory as CF
 from hdnn import endpoints as E
 from hdnn.joblog import setup_logging
-from hdnn.power import pilot_data
+from hdnn.confirmatory import pilot_data
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
@@ -11,7 +11,7 @@ protocol = CF.load(sm.input.protocol)
 runs, grads = CF.checked(pd.read_csv(sm.input.runs), pd.read_csv(sm.input.check), pd.read_csv(sm.input.gradients))
 table1 = runs[runs["group"] == "table1"].rename(columns={"setting": "protocol"})
 confirmatory = E.analyse(protocol, {"table1": table1, "table2": None, "figure2": grads}, sm.params.layers, "confirmatory")
-pilot = pilot_data(protocol["power"]["pilot_commit"])   # the pilot as the protocol names it (from git)
+pilot = pilot_data(protocol["power"]["pilot_commit"])   # the pilot as the protocol names it
 exploratory = E.analyse(protocol, {name: pd.read_csv(pilot / f"{file}.csv") for name, file in
                                    (("table1", "table1_runs"), ("table2", "table2_runs"), ("figure2", "gradients_summary"))},
                         sm.params.layers, "exploratory")
