@@ -19,7 +19,7 @@ SMOKE_STAGE_LIMIT_S = 600  # each takes under a minute on 2 idle cores
 
 
 def copy_repo(dst: Path) -> Path:
-    for part in ("workflow", "config", "src"):
+    for part in ("workflow", "config", "src", "resources"):
         shutil.copytree(ROOT / part, dst / part, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(ROOT / "environment.yml", dst)   # every rule's conda environment
     return dst

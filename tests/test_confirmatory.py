@@ -2,6 +2,7 @@
 that each was made under the file as landed."""
 
 import hashlib
+import re
 import subprocess
 
 import pandas as pd
@@ -10,6 +11,8 @@ import pytest
 from hdnn import confirmatory as CF
 from hdnn.config_check import load_config
 from hdnn.staleness import check as check_reports
+
+from conftest import ROOT, run_snakemake
 
 PROTOCOL = CF.load()
 
@@ -120,3 +123,12 @@ def test_a_missing_pilot_file_is_named(tmp_path, monkeypatch):
     monkeypatch.setattr(CF, "PILOT_DIR", tmp_path)
     with pytest.raises(FileNotFoundError, match=r"table1_runs\.csv: missing"):
         CF.pilot_data("0438f16")
+
+
+@pytest.mark.parametrize("target,setting", [("confirmatory_table2_runs", "tuned"),
+                                            ("confirmatory_table2_secondary_runs", "paper")])
+def test_table2s_runs_are_ten_seeds_of_ms1_and_h2_at_every_depth(config, target, setting):
+    out = run_snakemake(ROOT, "-n", target, "--forceall", "--quiet", "rules").stdout
+    assert re.search(r"^confirmatory_table2\s+100$", out, re.M), out
+    assert CF.table2_protocols(PROTOCOL) == ["tuned", "paper"]
+    assert config["table2"]["archs"] == ["MS1", "H2"] and PROTOCOL["n_seeds"]["table2"] == 10

@@ -301,8 +301,9 @@ def test_run_writes_final_epoch_result_weights_and_provenance(tmp_path, monkeypa
     out = tmp_path / "table2" / "paper" / "H2" / "depth2" / "seed1" / "metrics.json"
     settings = {"h": 0.05, "weight_decay": 2e-4, "epochs": 3, "lr": 0.01}
     rec = run_mnist(tmp_path, out, "table2", "paper", "H2", 2, 1, settings, base_seed=0,
-                    progress=False)
-    assert json.loads(out.read_text())["test_acc"] == rec["test_acc"]
+                    progress=False, extra_keys={"analysis": "confirmatory"})
+    written = json.loads(out.read_text())
+    assert written["test_acc"] == rec["test_acc"] and written["analysis"] == "confirmatory"
     last = rec["evals"]["3"]
     assert (rec["train_acc"], rec["test_acc"], rec["train_loss"]) == \
         (last["train_acc"], last["test_acc"], last["train_loss"])

@@ -78,6 +78,13 @@ def table1_protocols(protocol: dict) -> list[str]:
     return [pp["table1"], pp["secondary"]["table1"]]
 
 
+def table2_protocols(protocol: dict) -> list[str]:
+    """Table 2's protocols in the order they run: the primary, then the secondary as far as the
+    budget goes."""
+    pp = protocol["primary_protocol"]
+    return [pp["table2"], pp["secondary"]["table2"]]
+
+
 def control_cells(config: dict, protocol: dict) -> dict[str, dict]:
     """Setting → cells (data set → arch → depths) of the control design: every experiment on its
     own cells, then each unchanged protocol without Table 1 runs here on its experiments' cells.

@@ -351,13 +351,14 @@ def summarize(evals: dict[str, dict], validation: bool) -> dict:
 def run_mnist(root: str | os.PathLike, out_path: str | os.PathLike, study: str, setting: str,
               arch: str, depth: int, seed_index: int, settings: dict, base_seed: int,
               threads: int = 1, progress: bool = True, column: str | None = None,
-              paper_column: str | None = None) -> dict:
+              paper_column: str | None = None, extra_keys: dict | None = None) -> dict:
     """Train one run and write its folder: metrics.json (last: it marks a finished run), model.pt.
 
     ``study`` is ``table2`` or ``table2_tuning``; ``setting`` the protocol or the tuning grid point;
     ``column`` the table's column (default ``arch``), ``paper_column`` the paper's column it is
     compared with (default ``arch``). Seeds differ between studies, so no reported run shares a
-    seed with a tuning run.
+    seed with a tuning run. ``extra_keys``: keys metrics.json adds (the confirmatory runs: their
+    protocol's hash).
     """
     torch.set_num_threads(threads)
     cfg = MnistConfig(**settings)
@@ -381,6 +382,7 @@ def run_mnist(root: str | os.PathLike, out_path: str | os.PathLike, study: str, 
         "wall_time_s": res["wall_time_s"], "resumed_from_epoch": res["resumed_from_epoch"],
         "device": res["device"], "block_path": getattr(net, "block_path", None),
         "cpu_model": cpu_info()[0], "cpu_flags": cpu_vector_flags(), "threads": threads, "git_commit": git_commit(), "versions": versions(),
+        **(extra_keys or {}),
     }
     torch.save({"arch": arch, "depth": depth, "config": asdict(cfg), "state_dict": net.state_dict()},
                folder / "model.pt")

@@ -61,6 +61,62 @@ for _group in CF.GROUPS:
             "../scripts/train_confirmatory.py"
 
 
+rule confirmatory_table2:
+    """One MNIST run of Table 2's MS1 and H2 columns (MS1 with H2's settings is no claim), seeds as
+    the protocol's derivation [mnist, confirmatory, column, depth, index]: hdnn.mnist_train's
+    with study `confirmatory`, so `tuned` and `paper` share them."""
+    input:
+        data=MNIST_RAW,
+        code=MNIST_CODE,
+        protocol=CONFIRMATORY,
+    output:
+        metrics=cell_run(R, CF_STUDY, "{setting}", "mnist", "{column}", "{depth}", "{i}"),
+        model=cell_run(R, CF_STUDY, "{setting}", "mnist", "{column}", "{depth}", "{i}", "model.pt"),
+    log:
+        f"{R}/logs/runs/{CF_STUDY}/{{setting}}/mnist/{{column}}/depth{{depth}}/seed{{i}}.log",
+    benchmark:
+        f"{R}/benchmarks/{CF_STUDY}/{{setting}}/mnist/{{column}}/depth{{depth}}/seed{{i}}.tsv"
+    wildcard_constraints:
+        setting="|".join(CF.table2_protocols(CP)),
+        column="|".join(T2["archs"]),
+        depth="|".join(map(str, T2["depths"])),
+        i="|".join(map(str, range(CP["n_seeds"]["table2"]))),
+    params:
+        study=CF_STUDY,
+        root=lambda w, input: mnist_root(input.data),
+        settings=lambda w: S.table2_settings(config, w.setting, w.column),
+        arch=lambda w: w.column,
+        paper_column=lambda w: w.column,
+    threads: config["threads_per_job"]
+    resources:
+        torch_jobs=1,
+        mem_mb=2500,   # as train_table2 (rules/mnist.smk)
+        runtime=lambda w: mnist_runtime_min(int(w.depth), MNIST_MAX_EPOCHS),
+        gpu=config["mnist"]["gpu"],
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/mnist_run.py"
+
+
+# Seed by seed, so that runs stopped by the budget leave whole seeds of every cell.
+CF_TABLE2_RUNS = {setting: [cell_run(R, CF_STUDY, setting, "mnist", column, depth, i)
+                            for i in range(CP["n_seeds"]["table2"]) for column in T2["archs"] for depth in T2["depths"]]
+                  for setting in CF.table2_protocols(CP)}
+
+
+rule confirmatory_table2_runs:
+    """Table 2's confirmatory runs under the primary protocol (10 seeds × MS1, H2 × every depth)."""
+    input:
+        CF_TABLE2_RUNS[CF.table2_protocols(CP)[0]],
+
+
+rule confirmatory_table2_secondary_runs:
+    """Under the secondary protocol (`paper`), as far as the budget goes (outside it)."""
+    input:
+        CF_TABLE2_RUNS[CF.table2_protocols(CP)[1]],
+
+
 rule confirmatory_runs:
     """Stage: every confirmatory run (Table 1's protocols, the control design, Figure 2's networks)."""
     input:
