@@ -132,3 +132,10 @@ def test_table2s_runs_are_ten_seeds_of_ms1_and_h2_at_every_depth(config, target,
     assert re.search(r"^confirmatory_table2\s+100$", out, re.M), out
     assert CF.table2_protocols(PROTOCOL) == ["tuned", "paper"]
     assert config["table2"]["archs"] == ["MS1", "H2"] and PROTOCOL["n_seeds"]["table2"] == 10
+
+
+def test_a_smoke_cap_lowers_the_seeds_and_mnist_runs_are_table2():
+    assert CF.n_seeds({"confirmatory_max_seeds": None}, PROTOCOL) == PROTOCOL["n_seeds"]
+    assert set(CF.n_seeds({"confirmatory_max_seeds": 1}, PROTOCOL).values()) == {1}
+    assert CF.group_of(PROTOCOL, "tuned", "mnist") == "table2"
+    assert CF.group_of(PROTOCOL, "tuned", "swiss_roll") == "table1"

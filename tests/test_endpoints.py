@@ -109,3 +109,24 @@ def test_no_runs_analysed_still_writes_every_table(tmp_path):
     units = E.unit_tests(protocol, pd.DataFrame(), "confirmatory")
     units.to_csv(tmp_path / "units.csv", index=False)
     assert pd.read_csv(tmp_path / "units.csv").columns.tolist() == units.columns.tolist()
+
+
+def test_fewer_seeds_than_the_protocol_plans_give_no_confirmatory_verdict():
+    # Two cells with 5 seeds each where the protocol plans 10: an estimate, no test, no verdict,
+    # and Holm treats it as not run; the same runs analysed as a pilot are tested.
+    from hdnn import confirmatory as CF
+    protocol = CF.load()
+    runs = pd.DataFrame({"protocol": "tuned", "arch": ["MS1"] * 10 + ["H2"] * 10, "depth": 16,
+                         "test_acc": np.r_[RNG.normal(0.99, 0.001, 10), RNG.normal(0.99, 0.001, 10)]})
+    runs = pd.concat([runs, runs.assign(depth=0, test_acc=runs["test_acc"] - 0.05)], ignore_index=True)
+    half = runs.groupby(["arch", "depth"]).head(5)
+    data = {"table1": None, "table2": half, "figure2": None}
+    conf = E.analyse(protocol, data, [1], "confirmatory")[0].set_index(["claim", "level"])
+    pilot = E.analyse(protocol, data, [1], "exploratory")[0].set_index(["claim", "level"])
+    for claim in ("depth_gain", "ms1_eq_h2"):
+        assert conf.loc[(claim, "primary"), "verdict"] == E.INCOMPLETE
+        assert conf.loc[(claim, "primary"), "p_for"] == 1.0 and math.isnan(conf.loc[(claim, "primary"), "ci_low"])
+        assert conf.loc[(claim, "primary"), "estimate"] == pytest.approx(pilot.loc[(claim, "primary"), "estimate"])
+    assert pilot.loc[("depth_gain", "primary"), "verdict"] == St.HOLDS
+    full = E.analyse(protocol, {**data, "table2": runs}, [1], "confirmatory")[0].set_index(["claim", "level"])
+    assert full.loc[("depth_gain", "primary"), "verdict"] == St.HOLDS

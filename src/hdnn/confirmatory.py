@@ -29,7 +29,7 @@ from hdnn.runs import ROOT, collect_runs
 
 PROTOCOL = "config/confirmatory.yaml"
 FIGURE2_PREFIX = "figure2_"
-GROUPS = ("table1", "control", "figure2")
+GROUPS = ("table1", "control", "figure2")   # one job per cell, its seeds stacked (Table 2: one per run)
 RECORD_KEYS = ("git_commit", "confirmatory_sha256", "analysis", "started_utc")
 # The pilot files the analysis reads: paper/data as committed at config power.pilot_commit, kept
 # byte for byte under resources/pilot/<commit>/ (a test compares them with git), so later reruns of
@@ -78,6 +78,13 @@ def table1_protocols(protocol: dict) -> list[str]:
     return [pp["table1"], pp["secondary"]["table1"]]
 
 
+def n_seeds(config: dict, protocol: dict) -> dict[str, int]:
+    """Seeds per group: the protocol's, at most config ``confirmatory_max_seeds`` (a smoke grid's;
+    a confirmatory endpoint with fewer than the protocol's seeds has no verdict)."""
+    cap = config.get("confirmatory_max_seeds")
+    return {group: min(n, cap or n) for group, n in protocol["n_seeds"].items()}
+
+
 def table2_protocols(protocol: dict) -> list[str]:
     """Table 2's protocols in the order they run: the primary, then the secondary as far as the
     budget goes."""
@@ -118,7 +125,9 @@ def settings(config: dict, protocol: dict, setting: str, dataset: str, arch: str
     return S.protocol_settings(config, setting, dataset, arch)
 
 
-def group_of(protocol: dict, setting: str) -> str:
+def group_of(protocol: dict, setting: str, dataset: str) -> str:
+    if dataset == "mnist":
+        return "table2"
     if setting.startswith(FIGURE2_PREFIX):
         return "figure2"
     return "table1" if setting in table1_protocols(protocol) else "control"
@@ -129,7 +138,7 @@ def group_of(protocol: dict, setting: str) -> str:
 def runs_frame(paths, protocol: dict) -> pd.DataFrame:
     """One row per confirmatory run (RUN_COLUMNS), accuracies in [0, 1]."""
     df = collect_runs(paths, extra_keys=RECORD_KEYS)
-    df["group"] = [group_of(protocol, s) for s in df["setting"]]
+    df["group"] = [group_of(protocol, s, d) for s, d in zip(df["setting"], df["dataset"])]
     return df[RUN_COLUMNS]
 
 
@@ -174,7 +183,7 @@ def check_runs(runs: pd.DataFrame, path: str = PROTOCOL, root: Path = ROOT) -> p
 
 def checked(runs: pd.DataFrame, check: pd.DataFrame, gradients: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The runs (and Figure 2's norms) whose commit and hash pass ``check_runs``: the analysed ones."""
-    ok = check.loc[check["check"] == "ok", ["git_commit", "confirmatory_sha256"]]
+    ok = check.loc[check["check"] == "ok", ["git_commit", "confirmatory_sha256"]].drop_duplicates()
     kept = runs.merge(ok, on=["git_commit", "confirmatory_sha256"])
     keys = kept.loc[kept["group"] == "figure2", ["seed"]].drop_duplicates()
     return kept, gradients.merge(keys, on="seed")

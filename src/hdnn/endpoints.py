@@ -30,6 +30,7 @@ from hdnn import statistics as St
 from hdnn.power import weights
 
 NOT_RUN = "not run yet"
+INCOMPLETE = "incomplete"   # fewer seeds than the protocol plans: no verdict (no interim look)
 CHANCE = {"table1": 0.5, "table2": 0.1}   # a run whose evaluation is not finite counts as chance
 MULTIPLIERS = (0.5, 1.0, 2.0)             # the sensitivity table's margins, × the protocol's
 ENDPOINT_COLUMNS = ["claim", "level", "table", "protocol", "test", "margin", "margin_scale", "status", "estimate",
@@ -90,11 +91,13 @@ def _share(per_seed: pd.DataFrame, ok: str, margin: float) -> list[dict]:
     return rows
 
 
-def endpoint_rows(protocol_cfg: dict, level: str, runs: dict, layers, margin_scale: float = 1.0) -> pd.DataFrame:
+def endpoint_rows(protocol_cfg: dict, level: str, runs: dict, layers, margin_scale: float = 1.0,
+                  planned: dict | None = None) -> pd.DataFrame:
     """One row per claim of the family under the ``level`` protocol (``primary``/``secondary``).
     ``runs``: ``table1``, ``table2`` (run frames with a ``protocol`` column) and ``figure2`` (a
     gradients summary, hdnn.figure2.gradients_summary, networks by name); None where there are no
-    runs yet. ``layers``: Figure 2's plotted ℓ (config figure2.layers)."""
+    runs yet. ``layers``: Figure 2's plotted ℓ (config figure2.layers). ``planned``: seeds per
+    table (the protocol's n_seeds); an endpoint with fewer in a cell or network is ``incomplete``."""
     pp = protocol_cfg["primary_protocol"]
     rows = []
     for claim in protocol_cfg["multiplicity"]["family"]:
@@ -114,7 +117,10 @@ def endpoint_rows(protocol_cfg: dict, level: str, runs: dict, layers, margin_sca
                 continue
             c = contrast(cells(sel, table), spec["plus"], spec["minus"])
             p_for, p_against = t_pvalues(c["estimate"], c["se"], c["df"], test, margin)
-            rows.append({**row, **c, "status": "run", "p_for": p_for, "p_against": p_against})
+            status = "run"
+            if planned and c["n"] < planned[table]:   # no test: last in Holm's order, as if not run
+                status, p_for, p_against = INCOMPLETE, 1.0, 1.0
+            rows.append({**row, **c, "status": status, "p_for": p_for, "p_against": p_against})
             continue
         if data is None or data.empty:
             rows.append({**row, "status": NOT_RUN, "p_for": 1.0, "p_against": 1.0})
@@ -133,9 +139,11 @@ def endpoint_rows(protocol_cfg: dict, level: str, runs: dict, layers, margin_sca
             rows.append({**row, "status": NOT_RUN, "p_for": 1.0, "p_against": 1.0})
             continue
         binding = max(shares, key=lambda s: s["p_for"])   # intersection–union: the weakest network
-        rows.append({**row, "status": "run", "estimate": binding["k"] / binding["n"], "k": binding["k"],
+        short = planned and min(s["n"] for s in shares) < planned[table]   # no test, as above
+        rows.append({**row, "status": INCOMPLETE if short else "run", "estimate": binding["k"] / binding["n"], "k": binding["k"],
                      "n": binding["n"], "cells": len(shares), "network": binding["network"],
-                     "p_for": binding["p_for"], "p_against": min(s["p_against"] for s in shares)})
+                     "p_for": 1.0 if short else binding["p_for"],
+                     "p_against": 1.0 if short else min(s["p_against"] for s in shares)})
     return pd.DataFrame(rows).reindex(columns=ENDPOINT_COLUMNS)
 
 
@@ -153,9 +161,9 @@ def holm_verdicts(rows: pd.DataFrame, alpha: float, family: bool = True) -> pd.D
     rejecting = True
     for i in order:
         r = out.loc[i]
-        if r["status"] != "run":
+        if r["status"] != "run":   # not run yet, or incomplete: no verdict, and Holm stops here
             lo = hi = math.nan
-            verdict = NOT_RUN
+            verdict = r["status"]
         else:
             lo, hi = _interval(r, r["alpha_level"])
             clears, against = _claim_side(r["test"] if r["test"] != "proportion" else "superiority",
@@ -183,10 +191,13 @@ def _interval(r: pd.Series, level: float) -> tuple[float, float]:
 
 def analyse(protocol_cfg: dict, runs: dict, layers, analysis: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(endpoints, sensitivity): the primary family with Holm and the secondary protocol per claim
-    at α, both labelled ``analysis``; the sensitivity repeats both at each MULTIPLIERS margin."""
+    at α, both labelled ``analysis``; the sensitivity repeats both at each MULTIPLIERS margin. A
+    confirmatory endpoint needs the protocol's seeds (``n_seeds``) in every cell."""
     alpha = protocol_cfg["alpha"]
-    frames = {m: pd.concat([holm_verdicts(endpoint_rows(protocol_cfg, "primary", runs, layers, m), alpha),
-                            holm_verdicts(endpoint_rows(protocol_cfg, "secondary", runs, layers, m), alpha, family=False)],
+    planned = protocol_cfg["n_seeds"] if analysis == "confirmatory" else None
+    rows = lambda level, m: endpoint_rows(protocol_cfg, level, runs, layers, m, planned)  # noqa: E731
+    frames = {m: pd.concat([holm_verdicts(rows("primary", m), alpha),
+                            holm_verdicts(rows("secondary", m), alpha, family=False)],
                            ignore_index=True).assign(analysis=analysis)
               for m in MULTIPLIERS}
     sens = pd.concat(frames.values(), ignore_index=True)[

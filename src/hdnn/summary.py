@@ -14,7 +14,8 @@ import pandas as pd
 from hdnn.runs import read_data
 from hdnn.staleness import marker
 
-NOT_RUN = "not run yet"   # hdnn.endpoints.NOT_RUN (that module needs scipy; this one renders only)
+# hdnn.endpoints.NOT_RUN and INCOMPLETE (that module needs scipy; this one renders only)
+NO_VERDICT = ("not run yet", "incomplete")
 
 
 def _quote(text: str) -> str:
@@ -29,8 +30,8 @@ def _number(v, share: bool) -> str:
 
 def _result(r: pd.Series) -> str:
     """verdict, estimate [interval] (n seeds)"""
-    if r["verdict"] == NOT_RUN:
-        return NOT_RUN
+    if r["verdict"] in NO_VERDICT:
+        return r["verdict"]
     share = r["test"] == "proportion"
     n = f"{int(r['k'])}/{int(r['n'])} seeds" if share else f"{int(r['n'])} seeds per cell"
     return (f"**{r['verdict']}** {_number(r['estimate'], share)} "

@@ -18,7 +18,14 @@ CF_SETTINGS = {  # group → its settings (the wildcard's values) and their cell
 }
 
 
-CF_RUNS = {group: settings_runs(CF_STUDY, CF_SETTINGS[group], CP["n_seeds"][group]) for group in CF.GROUPS}
+CF_SEEDS = CF.n_seeds(config, CP)   # the protocol's, or fewer on a smoke grid (confirmatory_max_seeds)
+CF_RUNS = {group: settings_runs(CF_STUDY, CF_SETTINGS[group], CF_SEEDS[group]) for group in CF.GROUPS}
+# Seed by seed, so that runs stopped by the budget leave whole seeds of every cell.
+CF_TABLE2_RUNS = {setting: [cell_run(R, CF_STUDY, setting, "mnist", column, depth, i)
+                            for i in range(CF_SEEDS["table2"]) for column in T2["archs"] for depth in T2["depths"]]
+                  for setting in CF.table2_protocols(CP)}
+# Every run the analysis needs: Table 2's secondary protocol runs as far as the budget goes, outside it.
+CF_ANALYSED = [p for group in CF.GROUPS for p in CF_RUNS[group]] + CF_TABLE2_RUNS[CF.table2_protocols(CP)[0]]
 PILOT = [f"resources/pilot/{CP['power']['pilot_commit']}/{name}" for name in CF.PILOT_FILES]
 
 
@@ -33,9 +40,9 @@ for _group in CF.GROUPS:
             protocol=CONFIRMATORY,
         output:
             runs=[cell_run(R, CF_STUDY, "{setting}", "{dataset}", "{arch}", "{depth}", i)
-                  for i in range(CP["n_seeds"][_group])],
+                  for i in range(CF_SEEDS[_group])],
             norms=[cell_run(R, CF_STUDY, "{setting}", "{dataset}", "{arch}", "{depth}", i, NORMS_FILE)
-                   for i in range(CP["n_seeds"][_group])] if _group == "figure2" else [],
+                   for i in range(CF_SEEDS[_group])] if _group == "figure2" else [],
         log:
             f"{R}/logs/runs/{CF_STUDY}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.log",
         benchmark:
@@ -80,7 +87,7 @@ rule confirmatory_table2:
         setting="|".join(CF.table2_protocols(CP)),
         column="|".join(T2["archs"]),
         depth="|".join(map(str, T2["depths"])),
-        i="|".join(map(str, range(CP["n_seeds"]["table2"]))),
+        i="|".join(map(str, range(CF_SEEDS["table2"]))),
     params:
         study=CF_STUDY,
         root=lambda w, input: mnist_root(input.data),
@@ -99,12 +106,6 @@ rule confirmatory_table2:
         "../scripts/mnist_run.py"
 
 
-# Seed by seed, so that runs stopped by the budget leave whole seeds of every cell.
-CF_TABLE2_RUNS = {setting: [cell_run(R, CF_STUDY, setting, "mnist", column, depth, i)
-                            for i in range(CP["n_seeds"]["table2"]) for column in T2["archs"] for depth in T2["depths"]]
-                  for setting in CF.table2_protocols(CP)}
-
-
 rule confirmatory_table2_runs:
     """Table 2's confirmatory runs under the primary protocol (10 seeds × MS1, H2 × every depth)."""
     input:
@@ -118,9 +119,10 @@ rule confirmatory_table2_secondary_runs:
 
 
 rule confirmatory_runs:
-    """Stage: every confirmatory run (Table 1's protocols, the control design, Figure 2's networks)."""
+    """Stage: every confirmatory run the analysis needs (Table 1's protocols, the control design,
+    Figure 2's networks, Table 2's primary protocol)."""
     input:
-        [p for group in CF.GROUPS for p in CF_RUNS[group]],
+        CF_ANALYSED,
 
 
 rule power:
@@ -142,8 +144,8 @@ rule power:
 rule confirmatory_data:
     """{report_dir}/data: every confirmatory run, the check of its record, Figure 2's norms per run."""
     input:
-        runs=[p for group in CF.GROUPS for p in CF_RUNS[group]],
-        norms=settings_runs(CF_STUDY, CF_SETTINGS["figure2"], CP["n_seeds"]["figure2"], NORMS_FILE),
+        runs=CF_ANALYSED,
+        norms=settings_runs(CF_STUDY, CF_SETTINGS["figure2"], CF_SEEDS["figure2"], NORMS_FILE),
         protocol=CONFIRMATORY,
         code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"] + FIGURE2_CODE,
     output:
@@ -155,6 +157,7 @@ rule confirmatory_data:
     params:
         stall=F2["stall"],
         train_code=GRADIENT_CODE,   # Table 1's training code and Figure 2's tracking
+        mnist_code=MNIST_CODE,      # Table 2's
     conda:
         CONDA_ENV
     script:
@@ -193,7 +196,7 @@ rule confirmatory_lemma3:
     the vector field's Jacobian over the test points (only the ratio per seed is kept)."""
     input:
         runs=[cell_run(R, CF_STUDY, s, F2["dataset"], net["arch"], net["depth"], i)
-              for s, net in CF_FIGURE2.items() if net["time_invariant"] for i in range(CP["n_seeds"]["figure2"])],
+              for s, net in CF_FIGURE2.items() if net["time_invariant"] for i in range(CF_SEEDS["figure2"])],
         data=f"{R}/data/{F2['dataset']}.pt",
         code=FIGURE_DATA_CODE,
     output:

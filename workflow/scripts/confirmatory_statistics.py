@@ -9,8 +9,8 @@ sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
 protocol = CF.load(sm.input.protocol)
 runs, grads = CF.checked(pd.read_csv(sm.input.runs), pd.read_csv(sm.input.check), pd.read_csv(sm.input.gradients))
-table1 = runs[runs["group"] == "table1"].rename(columns={"setting": "protocol"})
-confirmatory = E.analyse(protocol, {"table1": table1, "table2": None, "figure2": grads}, sm.params.layers, "confirmatory")
+table1, table2 = (runs[runs["group"] == g].rename(columns={"setting": "protocol"}) for g in ("table1", "table2"))
+confirmatory = E.analyse(protocol, {"table1": table1, "table2": table2, "figure2": grads}, sm.params.layers, "confirmatory")
 pilot = pilot_data(protocol["power"]["pilot_commit"])   # the pilot as the protocol names it
 exploratory = E.analyse(protocol, {name: pd.read_csv(pilot / f"{file}.csv") for name, file in
                                    (("table1", "table1_runs"), ("table2", "table2_runs"), ("figure2", "gradients_summary"))},
@@ -18,5 +18,5 @@ exploratory = E.analyse(protocol, {name: pd.read_csv(pilot / f"{file}.csv") for 
 pd.concat([confirmatory[0], exploratory[0]], ignore_index=True).to_csv(sm.output.endpoints, index=False)
 pd.concat([confirmatory[1], exploratory[1]], ignore_index=True).to_csv(sm.output.sensitivity, index=False)
 E.unit_tests(protocol, table1, "confirmatory").to_csv(sm.output.units, index=False)
-E.control_effects(runs[runs["group"] != "figure2"], sm.params.experiments, protocol["alpha"]).to_csv(
+E.control_effects(runs[runs["group"].isin(["table1", "control"])], sm.params.experiments, protocol["alpha"]).to_csv(
     sm.output.controls, index=False)
