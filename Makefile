@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.hdnn-installed
 CORES ?= all
 
-.PHONY: env test test-all replicate smoke figures clean-results
+.PHONY: env test test-all replicate resume smoke figures clean-results
 
 env: $(STAMP)
 
@@ -27,6 +27,13 @@ test-all: env
 replicate: env
 	$(VENV)/bin/snakemake --cores $(CORES)
 
+# Runs longer than a session: their finished records (metrics.json, log, benchmark; not the weights)
+# are committed under results/. In a fresh clone this fetches MNIST, then dates those records after
+# their inputs, so Snakemake trains only the runs still missing (the record check still applies).
+resume: env
+	$(VENV)/bin/snakemake --cores 1 mnist_data
+	git ls-files -z results/runs results/logs results/benchmarks | xargs -0 -r touch
+
 # The smoke grid's stages in order (choices first), results under results/smoke/.
 smoke: env
 	for target in ablation tuning tuning_table2 all paper certify; do \
@@ -38,5 +45,6 @@ figures: env
 	$(VENV)/bin/snakemake --cores 1 --allowed-rules $(DRAWING_RULES) --forcerun $(DRAWING_RULES) \
 		-- $(wildcard paper/figures/*.png) $(wildcard paper/figures/*.pdf)
 
-clean-results:
-	rm -rf results/data results/runs results/tables results/figures
+clean-results:   # committed run records stay
+	rm -rf results/data results/tables results/figures
+	git clean -fdqX results/runs

@@ -12,7 +12,7 @@ from hdnn import confirmatory as CF
 from hdnn.config_check import load_config
 from hdnn.staleness import check as check_reports
 
-from conftest import ROOT, run_snakemake
+from conftest import ROOT, copy_repo, run_snakemake
 
 PROTOCOL = CF.load()
 
@@ -132,6 +132,21 @@ def test_table2s_runs_are_ten_seeds_of_ms1_and_h2_at_every_depth(config, target,
     assert re.search(r"^confirmatory_table2\s+100$", out, re.M), out
     assert CF.table2_protocols(PROTOCOL) == ["tuned", "paper"]
     assert config["table2"]["archs"] == ["MS1", "H2"] and PROTOCOL["n_seeds"]["table2"] == 10
+
+
+def test_a_committed_record_without_its_weights_is_not_retrained(tmp_path):
+    """`make resume`'s premise: a run whose metrics.json is newer than its inputs is done, though
+    its model.pt (not committed) is missing; the other 99 are planned."""
+    repo = copy_repo(tmp_path)   # copies keep their old times
+    raw = repo / "results" / "data" / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (raw / name).write_bytes(b"")
+    record = repo / "results" / "runs" / "confirmatory" / "tuned" / "mnist" / "H2" / "depth16" / "seed0" / "metrics.json"
+    record.parent.mkdir(parents=True)
+    record.write_text("{}")
+    out = run_snakemake(repo, "-n", "confirmatory_table2_runs", "--quiet", "rules").stdout
+    assert re.search(r"^confirmatory_table2\s+99$", out, re.M), out
 
 
 def test_a_smoke_cap_lowers_the_seeds_and_mnist_runs_are_table2():
