@@ -22,8 +22,8 @@ from hdnn.mnist import MnistDataError
 from hdnn.cpu import VECTOR_FLAGS
 from hdnn.provenance import derive_seed
 from conftest import REAL_MNIST_ROOT, ROOT, config_problems, copy_repo, run_snakemake
-from hdnn.mnist_train import (MnistConfig, MnistNet, make_optimizer, objective, run_mnist,
-                              split_data, summarize, train_mnist)
+from hdnn.mnist_train import (MnistConfig, MnistNet, flushed_denormals, make_optimizer, objective,
+                              run_mnist, split_data, summarize, train_mnist)
 from hdnn.settings import table2_columns, table2_protocols, table2_settings, tuning_grid, tuning_settings
 
 ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
@@ -315,10 +315,19 @@ def test_run_writes_final_epoch_result_weights_and_provenance(tmp_path, monkeypa
         assert key in rec
     assert rec["block_path"] in PATHS and rec["cpu_model"]   # the measured fastest path, and where
     assert set(rec["cpu_flags"]) <= set(VECTOR_FLAGS)
+    assert rec["flush_denormal"] is torch.set_flush_denormal(False)   # supported here, so used
     assert rec["config"]["epochs"] == 3 and rec["params_per_layer"] == 72
     saved = torch.load(out.parent / "model.pt", weights_only=True)
     assert saved["arch"] == "H2" and "block.K" in saved["state_dict"]
     assert not (out.parent / "checkpoint.pt").exists()  # finished: a rerun starts afresh
+
+
+def test_denormals_are_flushed_inside_and_restored_after():
+    tiny = torch.tensor(1e-40, dtype=torch.float32)   # denormal in float32
+    with flushed_denormals() as supported:
+        inside = float(tiny * 1.0)
+    assert float(tiny * 1.0) == pytest.approx(1e-40, rel=1e-3)   # the process's default again
+    assert inside == (0.0 if supported else pytest.approx(1e-40, rel=1e-3))
 
 
 def test_summary_is_the_final_epoch_and_flags_divergence():
