@@ -36,6 +36,15 @@ def test_logging_warnings_and_traceback_go_to_the_log_and_stderr(tmp_path):
     assert log.read_text().startswith(text) and log.read_text().count("ValueError: bad cell") == 2
 
 
+def test_ctrl_c_is_one_line_saying_how_to_resume(tmp_path):
+    log = tmp_path / "job.log"
+    script = SCRIPT.format(log=str(log)).replace('raise ValueError("bad cell")', "raise KeyboardInterrupt")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True)
+    assert proc.returncode != 0
+    for out in (log.read_text(), proc.stderr):
+        assert "interrupted: the same command resumes" in out and "Traceback" not in out
+
+
 def test_log_runs_writes_one_line_per_run(tmp_path, caplog):
     path = tmp_path / "metrics.json"
     write_json(path, {"train_acc": 0.9, "test_acc": float("nan"), "wall_time_s": 2.5})

@@ -19,10 +19,19 @@ def setup_logging(sm) -> bool:
     logging.basicConfig(level=logging.INFO, format=FORMAT, handlers=handlers, force=True)
     logging.captureWarnings(True)
     log = logging.getLogger(f"rule {sm.rule}")
-    # An uncaught exception's traceback goes through logging too, so the log file has it.
-    sys.excepthook = lambda *exc: log.critical("failed", exc_info=exc)
+    sys.excepthook = lambda *exc: _report(log, exc)
     log.info("wildcards %s, threads %d", dict(sm.wildcards.items()), sm.threads)
     return sys.stderr.isatty()
+
+
+def _report(log: logging.Logger, exc) -> None:
+    """An uncaught exception's traceback goes through logging too, so the log file has it; Ctrl-C
+    gets one line saying how to go on instead."""
+    if issubclass(exc[0], KeyboardInterrupt):
+        log.warning("interrupted: the same command resumes (an MNIST run from its last finished "
+                    "epoch; other jobs start again)")
+    else:
+        log.critical("failed", exc_info=exc)
 
 
 def log_runs(paths) -> None:
