@@ -106,6 +106,12 @@ def fake_table1_runs(root, protocols=("code",), commit="unknown"):
     return paths
 
 
+def test_committed_per_run_files_say_which_analysis():
+    for name in ("table1_runs.csv", "table2_runs.csv", "table1_experiments_runs.csv", "confirmatory_runs.csv"):
+        analysis = set(pd.read_csv(PAPER / "data" / name)["analysis"])
+        assert analysis == ({"confirmatory"} if name.startswith("confirmatory") else {"exploratory"}), name
+
+
 def test_two_steps_on_synthetic_runs(tmp_path, config):
     paths = fake_table1_runs(tmp_path)
     data = tmp_path / "paper" / "data"
@@ -124,6 +130,7 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     write_provenance(data, [stage[0]], [stage[1]])
     runs = pd.read_csv(data / "table1_runs.csv")
     assert len(runs) == 20 and set(runs["protocol"]) == {"code"} and runs["paper_test_acc"].notna().all()
+    assert set(runs["analysis"]) == {"exploratory"}   # the pilot's studies; confirmatory runs say so
     prov = pd.read_csv(data / "provenance.csv").iloc[0]
     assert (prov["runs"], prov["wall_time_s"], prov["seeds_per_cell"]) == (20, 600.0, 2)
     assert prov["digest"] == "none"                  # runs outside git: always stale

@@ -25,11 +25,12 @@ from hdnn.runs import collect_runs, read_data
 from hdnn.selection import best_settings
 from hdnn.staleness import ROOT, training_code_digest
 
+# `analysis`: these studies' runs are the pilot, exploratory (the confirmatory runs: hdnn.confirmatory).
 TABLE1_RUN_COLUMNS = ["protocol", "dataset", "depth", "arch", "seed_index", "seed", "diverged",
-                      "train_acc", "test_acc", "paper_test_acc", "wall_time_s"]
+                      "train_acc", "test_acc", "paper_test_acc", "wall_time_s", "analysis"]
 TABLE2_RUN_COLUMNS = ["protocol", "column", "arch", "paper_column", "depth", "seed_index", "seed",
                       "diverged", "train_acc", "test_acc", "paper_train_acc", "paper_test_acc",
-                      "best_epoch_test_acc_selected_on_test", "wall_time_s", "device", "block_path"]
+                      "best_epoch_test_acc_selected_on_test", "wall_time_s", "device", "block_path", "analysis"]
 # Written from the per-run files by write_statistics (rule paper_statistics); what each holds:
 # workflow/report/replication/data_files.yaml, which the report lists.
 STATISTICS_FILES = ("claims.csv", "claim_tests.csv", "calibration.csv", "calibration_cells.csv",
@@ -75,17 +76,17 @@ def write_runs_data(out_dir: str | Path, table1_csv: str | None = None, table2_c
     for src, columns, name in ((table1_csv, TABLE1_RUN_COLUMNS, "table1_runs.csv"),
                                (table2_csv, TABLE2_RUN_COLUMNS, "table2_runs.csv")):
         if src:
-            df = pd.read_csv(src).rename(columns={"setting": "protocol"})
+            df = pd.read_csv(src).rename(columns={"setting": "protocol"}).assign(analysis="exploratory")
             df.reindex(columns=columns).to_csv(out / name, index=False, float_format="%.6g")
 
 
 EXPERIMENT_RUN_COLUMNS = ["experiment", "dataset", "depth", "arch", "seed_index", "seed", "diverged",
-                          "train_acc", "test_acc", "wall_time_s"]
+                          "train_acc", "test_acc", "wall_time_s", "analysis"]
 
 
 def write_experiment_runs(out_csv: str | Path, metrics_paths) -> None:
     """The Table 1 experiments (and their control arms) per run."""
-    df = collect_runs(metrics_paths).rename(columns={"setting": "experiment"})
+    df = collect_runs(metrics_paths).rename(columns={"setting": "experiment"}).assign(analysis="exploratory")
     df.reindex(columns=EXPERIMENT_RUN_COLUMNS).to_csv(out_csv, index=False, float_format="%.6g")
 
 
