@@ -37,23 +37,6 @@ def run_snakemake(cwd: Path, *args: str, check: bool = True, timeout: float | No
     return proc
 
 
-def config_problems(text: str) -> str:
-    """What the workflow's config check says of the project's config with the YAML ``text`` on
-    top ('' when nothing); test_config_check shows Snakemake prints the same before any job."""
-    import yaml
-    from snakemake.utils import update_config
-
-    from hdnn.config_check import ConfigError, check_config, merge_config
-
-    config = merge_config()
-    update_config(config, yaml.safe_load(text))
-    try:
-        check_config(config)
-    except ConfigError as err:
-        return str(err)
-    return ""
-
-
 @pytest.fixture
 def one_thread():
     """Small tensors on a machine that may be busy: one torch thread, restored afterwards."""
@@ -82,7 +65,7 @@ def fake_mnist_runs(tmp_path, setting="paper", seeds=3, study="table2", curve=No
                     columns=(("MS1", "MS1"), ("H2", "H2"))):
     """Run records as hdnn.mnist_train.run_mnist writes them; ``curve(column, depth, seed, epoch)``
     gives one epoch's metrics; ``columns``: (column, arch trained)."""
-    from hdnn.provenance import write_json  # as config_problems: no hdnn import at module level
+    from hdnn.provenance import write_json  # no hdnn import at conftest's module level
 
     curve = curve or (lambda a, d, s, e: {"train_acc": 0.99 - 0.01 * s, "test_acc": 0.98 - 0.01 * e})
     paths = []

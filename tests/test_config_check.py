@@ -40,9 +40,16 @@ def test_misspelt_keys_are_named_with_a_guess_not_the_schema():
     assert len(msg.splitlines()) == 3
 
 
-# (config override, the text the error must hold): the cases tests/test_workflow.py runs through
-# snakemake, and more, without it.
+# (config override, the text the error must hold): every schema rejection, in one place
+# (test_snakemake_prints_a_few_lines_not_the_schema shows snakemake prints the same before any job).
 BAD = [
+    ({"table1": {"n_sedes": 3}}, "'table1.n_sedes' is not allowed"),
+    ({"table1": {"protocols": {"paper": {"bias_init": "uniform"}}}}, "'uniform'"),
+    ({"figure2": {"stal": {"window": 32, "threshold": 0.01}}}, "'figure2.stal' is not allowed"),
+    ({"table2": {"per_arch": {"H3": {"h": 0.1}}}}, "H3"),
+    ({"table2": {"base": {"lr_gama": 0.8}}}, "lr_gama"),
+    ({"table2": {"depths": [-1]}}, "-1"),
+    ({"certify": {"table1": {"tolerance": {"train_acc": 0, "test_acc": 0, "test_ac": 1}}}}, "test_ac"),
     ({"table1": {"archs": ["MS1", "H3"]}}, "'table1.archs[1]' = 'H3' is not allowed: one of MS1"),
     ({"table1": {"base": {"scheme": "sgd"}}}, "'table1.base.scheme' = 'sgd'"),
     ({"table1": {"n_seeds": 0}}, "'table1.n_seeds': 0 is less than the minimum of 1"),
