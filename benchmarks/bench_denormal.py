@@ -5,7 +5,7 @@ weights (bench_mnist.py) rarely produce them, so this trains Table 2's own netwo
 settings on the first ``--batches`` minibatches of MNIST, from the same start each time, in the order
 off, on, off (the machine is noisy: compare the ratio), and prints the time and the final loss of each.
 
-Run:  PYTHONPATH=src python benchmarks/bench_denormal.py --root results/data [--arch H2 --depth 16 --batches 200]
+Run:  PYTHONPATH=src:benchmarks python benchmarks/bench_denormal.py --root results/data [--arch H2 --depth 16 --batches 200]
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import pytest
 
 from hdnn import confirmatory as CF
 from hdnn.config_check import load_config
+from hdnn.mnist import IDX_FILES
 from hdnn.staleness import check as check_reports
 
 from conftest import ROOT, copy_repo, run_snakemake
@@ -140,7 +141,7 @@ def test_a_committed_record_without_its_weights_is_not_retrained(tmp_path):
     repo = copy_repo(tmp_path)   # copies keep their old times
     raw = repo / "results" / "data" / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+    for name in IDX_FILES:
         (raw / name).write_bytes(b"")
     record = repo / "results" / "runs" / "confirmatory" / "tuned" / "mnist" / "H2" / "depth16" / "seed0" / "metrics.json"
     record.parent.mkdir(parents=True)
