@@ -9,6 +9,7 @@ import yaml
 
 from hdnn.provenance import write_json
 from hdnn.config_check import load_config
+from hdnn.confirmatory import read_records
 from hdnn.collect import (STAGES, STATISTICS_FILES, stage_provenance, write_provenance, write_runs_data,
                           write_stage_data, write_statistics)
 from hdnn.replication import PROSE, REPORT, render, write_replication
@@ -82,7 +83,7 @@ def test_committed_report_carries_the_provenance_markers():
     text = (PAPER / REPORT).read_text()
     stages = pd.read_csv(PAPER / "data" / "provenance.csv")
     with_code = stages[stages["digest"].notna()]
-    confirmatory = pd.read_csv(PAPER / "data" / "confirmatory_check.csv")["train_code_digest"].unique()
+    confirmatory = read_records(PAPER / "data")[1]["train_code_digest"].unique()
     # Table 1 and Figure 2 at least, and the confirmatory runs' (the first screen)
     assert len(MARKER.findall(text)) == len(with_code) + len(confirmatory) >= 3
     for digest in [*with_code["digest"], *confirmatory]:

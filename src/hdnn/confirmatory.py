@@ -25,7 +25,8 @@ import yaml
 from hdnn import settings as S
 from hdnn.figure2 import gradients_summary
 from hdnn.provenance import git_commit
-from hdnn.runs import ROOT, collect_runs
+from hdnn.runs import ROOT, collect_runs, read_data
+from hdnn.staleness import training_code_digest
 
 PROTOCOL = "config/confirmatory.yaml"
 FIGURE2_PREFIX = "figure2_"
@@ -140,6 +141,28 @@ def runs_frame(paths, protocol: dict) -> pd.DataFrame:
     df = collect_runs(paths, extra_keys=RECORD_KEYS)
     df["group"] = [group_of(protocol, s, d) for s, d in zip(df["setting"], df["dataset"])]
     return df[RUN_COLUMNS]
+
+
+# Collected per kind of run, so that Table 2's runs are added without the 2-D groups' records
+# (made at 09d3bd3, not kept) being read again: runs and check, each from its own rule.
+DATA_FILES = (("confirmatory_runs.csv", "confirmatory_check.csv"),
+              ("confirmatory_table2_runs.csv", "confirmatory_table2_check.csv"))
+
+
+def records(paths, path: str, code: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The runs (``runs_frame``) and their check (``check_runs``) with the training code's digest at
+    each commit (the report's marker, hdnn.staleness)."""
+    runs = runs_frame(paths, load(path))
+    check = check_runs(runs, path)
+    check["train_code"] = ",".join(code)
+    check["train_code_digest"] = [training_code_digest([c], code) for c in check["git_commit"]]
+    return runs, check
+
+
+def read_records(data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every kind's runs and check from ``{report_dir}/data``, one frame each."""
+    return tuple(pd.concat([read_data(data, files[i]) for files in DATA_FILES], ignore_index=True)
+                 for i in (0, 1))
 
 
 def figure2_gradients(paths, window: int, threshold: float) -> pd.DataFrame:

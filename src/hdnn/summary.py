@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from hdnn.confirmatory import DATA_FILES, read_records
 from hdnn.runs import read_data
 from hdnn.staleness import marker
 
@@ -93,7 +94,7 @@ def _controls_table(ctrl: pd.DataFrame) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
-def _check_line(check: pd.DataFrame, runs: pd.DataFrame) -> str:
+def _check_line(check: pd.DataFrame, runs: pd.DataFrame, files: list[str]) -> str:
     ok = check[check["check"] == "ok"]
     bad = check[check["check"] != "ok"]
     commits = ", ".join(sorted({c[:7] for c in ok["git_commit"]}))
@@ -103,7 +104,7 @@ def _check_line(check: pd.DataFrame, runs: pd.DataFrame) -> str:
             f"{check['landing_commit'].iloc[0][:7]}" if len(ok) else "Record check: no run passes")
     if len(bad):
         line += f"; excluded: {int(bad['runs'].sum())} runs ({'; '.join(bad['check'])})"
-    line += ". [`data/confirmatory_check.csv`](data/confirmatory_check.csv)"
+    line += ". " + ", ".join(f"[`data/{name}`](data/{name})" for name in files)
     # The runs' training code, which `python -m hdnn.staleness` compares with HEAD's.
     return "\n\n".join([line] + [marker(d, files.split(",")) for d, files in
                                   ok[["train_code_digest", "train_code"]].drop_duplicates().itertuples(index=False)])
@@ -125,7 +126,7 @@ def section(data: Path, protocol: dict, prose) -> list[str]:
     ep, sens = read_data(data, "confirmatory_endpoints.csv"), read_data(data, "confirmatory_sensitivity.csv")
     if ep is None or sens is None:
         return ["## Summary: the confirmatory verdicts", "", *prose("confirmatory_pending"), ""]
-    runs, check = read_data(data, "confirmatory_runs.csv"), read_data(data, "confirmatory_check.csv")
+    runs, check = read_records(data)
     ctrl, units = read_data(data, "confirmatory_controls.csv"), read_data(data, "confirmatory_units.csv")
     counts = runs.groupby("group").size().to_dict()
     return ["## Summary: the confirmatory verdicts", "",
@@ -135,7 +136,7 @@ def section(data: Path, protocol: dict, prose) -> list[str]:
                    seeds_control=protocol["n_seeds"]["control"]), "",
             _summary_table(ep, protocol, read_data(data, "power.csv")), "",
             "![confirmatory forest plot](figures/confirmatory_forest.png)", "",
-            _check_line(check, runs), "",
+            _check_line(check, runs, [name for _, name in DATA_FILES if (data / name).is_file()]), "",
             _lemma3_line(read_data(data, "confirmatory_lemma3.csv")), "",
             "### Secondary protocols (Holm within a claim: one endpoint each, at α)", "",
             _secondary_table(ep), "",

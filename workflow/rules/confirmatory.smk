@@ -141,27 +141,62 @@ rule power:
         "../scripts/power.py"
 
 
+# The records, per kind of run (hdnn.confirmatory.DATA_FILES): Table 1's cells, the controls and
+# Figure 2 train with one code, Table 2 (MNIST) with another.
 rule confirmatory_data:
-    """{report_dir}/data: every confirmatory run, the check of its record, Figure 2's norms per run."""
+    """{report_dir}/data: every confirmatory 2-D run (Table 1, controls, Figure 2) and the check of its record."""
     input:
-        runs=CF_ANALYSED,
-        norms=settings_runs(CF_STUDY, CF_SETTINGS["figure2"], CF_SEEDS["figure2"], NORMS_FILE),
+        runs=[p for group in CF.GROUPS for p in CF_RUNS[group]],
         protocol=CONFIRMATORY,
-        code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"] + FIGURE2_CODE,
+        code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"],
     output:
-        runs=f"{P}/data/confirmatory_runs.csv",
-        check=f"{P}/data/confirmatory_check.csv",
-        gradients=f"{P}/data/confirmatory_gradients.csv.gz",
+        runs=f"{P}/data/{CF.DATA_FILES[0][0]}",
+        check=f"{P}/data/{CF.DATA_FILES[0][1]}",
     log:
         f"{R}/logs/report/confirmatory_data.log",
     params:
-        stall=F2["stall"],
         train_code=GRADIENT_CODE,   # Table 1's training code and Figure 2's tracking
-        mnist_code=MNIST_CODE,      # Table 2's
     conda:
         CONDA_ENV
     script:
         "../scripts/confirmatory_data.py"
+
+
+rule confirmatory_table2_data:
+    """{report_dir}/data: Table 2's confirmatory runs under the primary protocol and their check."""
+    input:
+        runs=CF_TABLE2_RUNS[CF.table2_protocols(CP)[0]],
+        protocol=CONFIRMATORY,
+        code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"],
+    output:
+        runs=f"{P}/data/{CF.DATA_FILES[1][0]}",
+        check=f"{P}/data/{CF.DATA_FILES[1][1]}",
+    log:
+        f"{R}/logs/report/confirmatory_table2_data.log",
+    params:
+        train_code=MNIST_CODE,
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/confirmatory_data.py"
+
+
+rule confirmatory_gradients:
+    """{report_dir}/data: Figure 2's norms per confirmatory run (min, max, stall)."""
+    input:
+        runs=CF_RUNS["figure2"],
+        norms=settings_runs(CF_STUDY, CF_SETTINGS["figure2"], CF_SEEDS["figure2"], NORMS_FILE),
+        code=[f"{SRC}confirmatory.py"] + FIGURE2_CODE,
+    output:
+        f"{P}/data/confirmatory_gradients.csv.gz",
+    log:
+        f"{R}/logs/report/confirmatory_gradients.log",
+    params:
+        stall=F2["stall"],
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/confirmatory_gradients.py"
 
 
 rule confirmatory_statistics:
@@ -169,9 +204,9 @@ rule confirmatory_statistics:
     runs and, beside them, the pilot's (exploratory: paper/data at the protocol's power.pilot_commit,
     kept under resources/pilot, so neither a later rerun of the pilot nor the smoke grid moves it)."""
     input:
-        runs=rules.confirmatory_data.output.runs,
-        check=rules.confirmatory_data.output.check,
-        gradients=rules.confirmatory_data.output.gradients,
+        runs=[rules.confirmatory_data.output.runs, rules.confirmatory_table2_data.output.runs],
+        check=[rules.confirmatory_data.output.check, rules.confirmatory_table2_data.output.check],
+        gradients=rules.confirmatory_gradients.output,
         protocol=CONFIRMATORY,
         pilot=PILOT,
         code=[f"{SRC}{f}" for f in ("confirmatory.py", "endpoints.py", "claims.py", "statistics.py", "power.py")],

@@ -173,7 +173,8 @@ rule replication:
         + [f"{P}/data/figure1_{d}.csv.gz" for d in config["figure1"]["cells"]],
         statistics=rules.paper_statistics.output,
         # The first screen: the confirmatory verdicts (rules/confirmatory.smk) and the power analysis.
-        confirmatory=rules.confirmatory_data.output + rules.confirmatory_statistics.output + rules.power.output
+        confirmatory=rules.confirmatory_data.output + rules.confirmatory_table2_data.output
+        + rules.confirmatory_gradients.output + rules.confirmatory_statistics.output + rules.power.output
         + rules.confirmatory_lemma3.output,
         figures=rules.calibration_figure.output + rules.table_figures.output + rules.confirmatory_forest.output,
         prose=PROSE,

@@ -8,7 +8,8 @@ from hdnn.confirmatory import pilot_data
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
 protocol = CF.load(sm.input.protocol)
-runs, grads = CF.checked(pd.read_csv(sm.input.runs), pd.read_csv(sm.input.check), pd.read_csv(sm.input.gradients))
+runs, check = (pd.concat(map(pd.read_csv, files), ignore_index=True) for files in (sm.input.runs, sm.input.check))
+runs, grads = CF.checked(runs, check, pd.read_csv(sm.input.gradients[0]))
 table1, table2 = (runs[runs["group"] == g].rename(columns={"setting": "protocol"}) for g in ("table1", "table2"))
 confirmatory = E.analyse(protocol, {"table1": table1, "table2": table2, "figure2": grads}, sm.params.layers, "confirmatory")
 pilot = pilot_data(protocol["power"]["pilot_commit"])   # the pilot as the protocol names it
