@@ -30,7 +30,7 @@ rule certify_stage:
     conda:
         CONDA_ENV
     script:
-        "../scripts/certify.py"
+        "../scripts/certify_stage.py"
 
 
 rule certify:
@@ -45,7 +45,7 @@ rule certify:
     conda:
         CONDA_ENV
     script:
-        "../scripts/certificates_report.py"
+        "../scripts/certify.py"
 
 
 rule certify_runs:

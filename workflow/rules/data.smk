@@ -17,7 +17,7 @@ rule data_2d:
     conda:
         CONDA_ENV
     script:
-        "../scripts/make_data.py"
+        "../scripts/data_2d.py"
 
 
 rule plot_data_2d:
@@ -35,4 +35,4 @@ rule plot_data_2d:
     conda:
         CONDA_ENV
     script:
-        "../scripts/plot_data.py"
+        "../scripts/plot_data_2d.py"

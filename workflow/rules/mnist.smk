@@ -101,7 +101,7 @@ rule table2:
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_table2.py"
+        "../scripts/table2.py"
 
 
 rule table2_tuning_table:
@@ -120,7 +120,7 @@ rule table2_tuning_table:
     conda:
         CONDA_ENV
     script:
-        "../scripts/mnist_tuning_table.py"
+        "../scripts/table2_tuning_table.py"
 
 
 rule tuning_table2:
