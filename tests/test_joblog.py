@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from hdnn.joblog import log_runs
 from hdnn.provenance import write_json
 
@@ -43,6 +45,30 @@ def test_ctrl_c_is_one_line_saying_how_to_resume(tmp_path):
     assert proc.returncode != 0
     for out in (log.read_text(), proc.stderr):
         assert "interrupted: the same command resumes" in out and "Traceback" not in out
+
+
+def test_an_error_that_names_its_file_is_one_line(tmp_path):
+    log, record = tmp_path / "job.log", tmp_path / "metrics.json"
+    write_json(record, {"config": {"T": 0.8}, "test_acc": 0.9})
+    record.write_text(record.read_text()[:20])   # cut short (a full disk, an interrupted copy)
+    script = SCRIPT.format(log=str(log)).replace('raise ValueError("bad cell")',
+                                                 f"from hdnn.runs import collect_runs; collect_runs([{str(record)!r}])")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True)
+    assert proc.returncode != 0
+    for out in (log.read_text(), proc.stderr):
+        assert f"{record}: not a readable run record" in out and f"--force {record}" in out
+        assert "Traceback" not in out
+
+
+@pytest.mark.parametrize("module, error", [("hdnn.mnist", "MnistDataError"), ("hdnn.config_check", "ConfigError")])
+def test_the_data_and_config_checks_print_one_line(tmp_path, module, error):
+    log = tmp_path / "job.log"
+    script = SCRIPT.format(log=str(log)).replace('raise ValueError("bad cell")',
+                                                 f"from {module} import {error}; raise {error}('x.idx: cut short; fetch it again')")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True)
+    assert proc.returncode != 0
+    for out in (log.read_text(), proc.stderr):
+        assert "x.idx: cut short; fetch it again" in out and "Traceback" not in out
 
 
 def test_log_runs_writes_one_line_per_run(tmp_path, caplog):

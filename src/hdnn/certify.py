@@ -31,8 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hdnn.provenance import read_json
-from hdnn.runs import collect_runs
+from hdnn.runs import collect_runs, read_record
 from hdnn.staleness import CERTIFIED, ROOT, training_code_digest
 
 VERDICTS = CERTIFIED + ("different",)   # worst last
@@ -157,7 +156,7 @@ def worst(verdicts) -> str:
 
 def stage_digest(paths, train_code: list[str], root: Path = ROOT) -> str:
     """The training code's digest at the commits of these runs ("none" unless one committed code)."""
-    return training_code_digest(sorted({read_json(p).get("git_commit", "unknown") for p in paths}),
+    return training_code_digest(sorted({read_record(p).get("git_commit", "unknown") for p in paths}),
                                 train_code, root)
 
 
@@ -191,7 +190,7 @@ def envelope(stage: str, paths_a, paths_b, out_csv: str | Path, targets: list[st
     ones (torch's vector dispatch) unless ``targets`` names them. The rows of this ``code`` (the
     runs' commits unless named) replace its earlier rows in ``out_csv``; rows of other code stay:
     a stage's tolerance is the largest over every code measured (the committed runs' and HEAD's)."""
-    records = [[read_json(p) for p in ps] for ps in (paths_a, paths_b)]
+    records = [[read_record(p) for p in ps] for ps in (paths_a, paths_b)]
     targets = targets or [" ".join(sorted({r["versions"].get("cpu_capability", "?") for r in rs}))
                           for rs in records]
     if targets[0] == targets[1]:

@@ -20,8 +20,7 @@ from hdnn import claims as C
 from hdnn import controls
 from hdnn import settings as S
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks
-from hdnn.provenance import read_json
-from hdnn.runs import collect_runs, read_data
+from hdnn.runs import collect_runs, read_data, read_record
 from hdnn.selection import best_settings
 from hdnn.staleness import ROOT, training_code_digest
 
@@ -50,7 +49,7 @@ def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = N
                      root: Path = ROOT) -> dict:
     """One stage's runs: count, commits, training-code digest (when ``train_code``), wall time
     summed over runs, seeds per cell, devices and package versions."""
-    records = [read_json(p) for p in metrics_paths]
+    records = [read_record(p) for p in metrics_paths]
     commits = sorted({r.get("git_commit", "unknown") for r in records})
     # Table 2's column, not its arch: MS1 trained with H2's settings is a cell of its own.
     per_cell = Counter((r.get("setting"), r.get("dataset"), r.get("column", r.get("arch")), r.get("depth"))

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hdnn.provenance import NORMS_FILE, read_json
-from hdnn.runs import collect_runs, paper_values
+from hdnn.provenance import NORMS_FILE
+from hdnn.runs import collect_runs, paper_values, read_record
 
 
 def stall_iteration(losses, window: int, threshold: float) -> int | None:
@@ -60,7 +60,7 @@ def gradients_summary(paths, eigenvalues_csv: str | None, window: int, threshold
             network=r.network, arch=r.arch, depth=r.depth, time_invariant=r.time_invariant,
             seed_index=r.seed_index, seed=r.seed, diverged=r.diverged, test_acc=r.test_acc,
             train_loss=r.train_loss,
-            stall_iteration=stall_iteration(read_json(r.path)["iteration_loss"], window, threshold),
+            stall_iteration=stall_iteration(read_record(r.path)["iteration_loss"], window, threshold),
             lemma3_ratio=ratios.get((r.network, r.seed_index), np.nan),
             paper_norm_low=ref.get("norm_low", np.nan), paper_norm_high=ref.get("norm_high", np.nan),
             paper_vanishing=ref.get("vanishing", False),

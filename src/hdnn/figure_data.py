@@ -15,8 +15,8 @@ import torch
 from hdnn.blocks import make_block
 from hdnn.data import PLOT_DOMAINS, pad_inputs, run_dataset
 from hdnn.figure2 import figure2_paper
-from hdnn.provenance import NORMS_FILE, read_json
-from hdnn.runs import METRICS
+from hdnn.provenance import NORMS_FILE
+from hdnn.runs import METRICS, read_record
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, digits: int | None = 7) -> None:
@@ -46,7 +46,7 @@ def decision_grid(model_path: str, data_path: str, dataset: str, n: int) -> pd.D
     """Predicted probability of class 1 on an n × n grid over the paper's plot domain, plus the
     labelled test points (kind = grid / test), with the run's protocol, seed, commit and machine."""
     block, W, mu, cfg, data_seed = load_model(model_path)
-    rec = read_json(Path(model_path).with_name(METRICS))
+    rec = read_record(Path(model_path).with_name(METRICS))
     (x0, x1), (y0, y1) = PLOT_DOMAINS[dataset]
     gx, gy = np.meshgrid(np.linspace(x0, x1, n), np.linspace(y0, y1, n))
     pts = torch.tensor(np.stack([gx.ravel(), gy.ravel()], 1), dtype=torch.float32)
@@ -68,7 +68,7 @@ def figure2_data(metrics_paths, layers) -> pd.DataFrame:
     network's description, test accuracy and the paper's band (NaN where it has none)."""
     frames = []
     for path in metrics_paths:
-        rec = read_json(path)
+        rec = read_record(path)
         ti = rec["config"]["time_invariant"]
         norms = pd.read_csv(Path(path).with_name(NORMS_FILE))
         ref = figure2_paper(rec["arch"], rec["depth"], ti)
@@ -85,7 +85,7 @@ def eigenvalue_table(metrics_paths, data_path: str) -> pd.DataFrame:
     frames = []
     for path in metrics_paths:
         block, _, _, cfg, data_seed = load_model(str(Path(path).with_name("model.pt")))
-        rec = read_json(path)
+        rec = read_record(path)
         data = run_dataset(data_path, rec["dataset"], data_seed)
         if block.arch not in ("H1", "H2") or not block.time_invariant:
             raise ValueError(f"{path}: a {'time-invariant' if block.time_invariant else 'time-varying'} "

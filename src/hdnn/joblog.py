@@ -6,9 +6,12 @@ an interrupted attempt's lines stay above the next one's."""
 import logging
 import sys
 
-from hdnn.provenance import read_json
+from hdnn.runs import read_record
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Errors whose message names the file or key and the fix: one line, no traceback. By name, so
+# that this module imports neither torch (hdnn.mnist) nor the config check.
+CLEAR_ERRORS = {"hdnn.runs.RunRecordError", "hdnn.mnist.MnistDataError", "hdnn.config_check.ConfigError"}
 
 
 def setup_logging(sm) -> bool:
@@ -26,10 +29,12 @@ def setup_logging(sm) -> bool:
 
 def _report(log: logging.Logger, exc) -> None:
     """An uncaught exception's traceback goes through logging too, so the log file has it; Ctrl-C
-    gets one line saying how to go on instead."""
+    and the errors that say everything themselves (CLEAR_ERRORS) get one line instead."""
     if issubclass(exc[0], KeyboardInterrupt):
         log.warning("interrupted: the same command resumes (an MNIST run from its last finished "
                     "epoch; other jobs start again)")
+    elif f"{exc[0].__module__}.{exc[0].__qualname__}" in CLEAR_ERRORS:
+        log.critical("%s", exc[1])
     else:
         log.critical("failed", exc_info=exc)
 
@@ -39,7 +44,7 @@ def log_runs(paths) -> None:
     time (the seeds of a cell train together), then the job's total."""
     log, total = logging.getLogger("runs"), 0.0
     for path in paths:
-        rec = read_json(path)
+        rec = read_record(path)
         accs = ", ".join(f"{k} {v:.4f}" for k, v in rec.items()
                          if k.endswith("_acc") and isinstance(v, float))
         log.info("%s: %s, %.1f s (its share)", path, accs, rec["wall_time_s"])

@@ -51,11 +51,24 @@ def read_data(data: Path, name: str) -> pd.DataFrame | None:
     return pd.read_csv(data / name) if (data / name).is_file() else None
 
 
+class RunRecordError(ValueError):
+    """A run's metrics.json that cannot be read: named, with the command that remakes it."""
+
+
+def read_record(path: str | Path) -> dict:
+    """A run's record; a truncated or garbled file (one of hundreds a table reads) names itself."""
+    try:
+        return read_json(path)
+    except ValueError as err:   # JSONDecodeError, UnicodeDecodeError
+        raise RunRecordError(f"{path}: not a readable run record ({type(err).__name__}: {err}); "
+                             f"remake it with: snakemake --cores all --force {path}") from None
+
+
 def collect_runs(paths, extra_keys=()) -> pd.DataFrame:
     """One row per run; accuracies in [0, 1]; settings flattened as cfg_* columns."""
     rows = []
     for p in paths:
-        rec = read_json(p)
+        rec = read_record(p)
         row = {k: rec.get(k) for k in (*RUN_KEYS, *extra_keys)}
         row.update({f"cfg_{k}": v for k, v in rec["config"].items() if not isinstance(v, list)})
         for ep, ev in rec.get("evals", {}).items():

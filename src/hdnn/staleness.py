@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hdnn.provenance import read_json
+from hdnn.runs import read_record
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(r"<!-- training-code sha256=(\S+) files=(\S+) -->")
@@ -110,7 +110,7 @@ def marker(digest: str, train_code: list[str]) -> str:
 
 def provenance_lines(metrics_paths, train_code: list[str], root: Path = ROOT) -> list[str]:
     """The report's provenance: runs, their commit(s), wall time and the training-code digest."""
-    records = [read_json(p) for p in metrics_paths]
+    records = [read_record(p) for p in metrics_paths]
     commits = sorted({r.get("git_commit", "unknown") for r in records})
     wall = sum(r.get("wall_time_s", 0.0) for r in records)
     lines = [f"Runs: {len(records)}, made at commit {', '.join(f'`{c}`' for c in commits)}; "
