@@ -1,6 +1,7 @@
 """hdnn.runs: the paper's numbers as docs/paper.md states them, where the notebooks look for
 results, and what they say when nothing is there."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,18 @@ def test_run_paths_are_the_ones_the_readme_asks_for():
     assert runs.figure2_run("results", "H1-TI", 3, "norms.csv.gz") == "results/runs/figure2/H1-TI/seed3/norms.csv.gz"
     readme = (runs.ROOT / "README.md").read_text()
     assert runs.cell_run(".venv/bin/snakemake --cores 1 results", "table1", "paper", "swiss_roll", "H1", 64, 0) in readme
+
+
+def test_a_path_outside_every_run_folder_is_matched_and_named():
+    grid = [runs.cell_run("r", "table1", p, "swiss_roll", a, d, i) for p in ("code", "paper")
+            for a in ("H1", "MS1") for d in (4, 16) for i in range(2)]
+    pattern = re.compile(runs.runs_pattern(grid, "r/runs/"))
+    inside = [p[len("r/runs/"):] for p in grid] + ["table1/code/swiss_roll/H1/depth4/seed0/model.pt"]
+    outside = ["table1/code/swiss_roll/H1/depth8/seed0/metrics.json", "table1/code/swiss_roll/H1/depth4/seed2/metrics.json",
+               "table1/tuned/swiss_roll/H1/depth4/seed0/metrics.json", "table2/paper/H2/depth4/seed0/metrics.json",
+               "table1/code/swiss_roll/H1/depth4/metrics.json"]
+    assert not [p for p in inside if pattern.fullmatch(p)] and all(pattern.fullmatch(p) for p in outside)
+    assert runs.unknown_run("r/runs/" + outside[0], grid) == (
+        f"r/runs/{outside[0]}: no run of this config has 'depth8' after r/runs/table1/code/swiss_roll/H1/; "
+        "it has depth4, depth16")
+    assert runs.unknown_run(grid[0], grid) is None

@@ -154,12 +154,16 @@ def test_restyling_a_plot_never_retrains(smoke, tmp_path):
     assert not {j for j in jobs if j.startswith("train") or j == "data_2d"}
 
 
-@pytest.mark.parametrize("cell", ["table1/paper/swiss_roll/H1/depth0/seed0", "table1/paper/swiss_roll/H9/depth4/seed0",
-                                  "table1/papr/swiss_roll/H1/depth4/seed0", "table2/paper/H2/depth3/seed0",
-                                  "table2/paper/H2/depth4/seed7"])
-def test_a_bad_single_cell_target_fails_before_any_job(cell, tmp_path):
+@pytest.mark.parametrize("cell, bad, valid", [
+    ("table1/paper/swiss_roll/H1/depth0/seed0", "depth0", "depth4, depth8"),
+    ("table1/paper/swiss_roll/H9/depth4/seed0", "H9", "H1, H2, MS1, MS2, MS3"),
+    ("table1/papr/swiss_roll/H1/depth4/seed0", "papr", "code, paper"),
+    ("table2/paper/H2/depth3/seed0", "depth3", "depth0, depth2, depth4, depth8, depth16"),
+    ("table2/paper/H2/depth4/seed7", "seed7", "seed0, seed1, seed2")])
+def test_a_bad_single_cell_target_fails_before_any_job_naming_the_valid_values(cell, bad, valid, tmp_path):
     proc = run_snakemake(copy_repo(tmp_path), f"results/runs/{cell}/metrics.json", "--cores", "1", check=False)
-    assert proc.returncode != 0 and "No rule to produce" in proc.stdout + proc.stderr
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and f"no run of this config has {bad!r}" in out and f"it has {valid}" in out, out[-2000:]
     assert "rule " not in proc.stdout and not (tmp_path / "results").exists()   # no job ran
 
 

@@ -12,6 +12,7 @@ The path parts may be Snakemake wildcards ("{setting}") or glob patterns ("*").
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +41,40 @@ def figure2_run(results, network, seed, file: str = METRICS) -> str:
 def mnist_run(results, study, setting, column, depth, seed, file: str = METRICS) -> str:
     """An MNIST run (Table 2 and its search): one seed of a (setting, column, depth) cell."""
     return f"{results}/runs/{study}/{setting}/{column}/depth{depth}/seed{seed}/{file}"
+
+
+def unknown_run(target: str, runs) -> str | None:
+    """Why ``target``, a file in a run folder, is in none of ``runs``' folders: the first part of
+    its path that no run has there, with the values the runs have; None when it is one of theirs."""
+    folders = {Path(p).parent.parts for p in runs}
+    parts = Path(target).parent.parts
+    for k, part in enumerate(parts):
+        here = {f[k] for f in folders if len(f) > k and f[:k] == parts[:k]}
+        if part not in here:
+            after = "/".join(parts[:k])
+            return (f"{target}: no run of this config has {part!r} after {after}/; "
+                    f"it has {', '.join(sorted(here, key=_natural)) or 'nothing there'}")
+    return None
+
+
+def runs_pattern(runs, prefix: str) -> str:
+    """A regular expression for the paths under ``prefix`` outside every run folder of ``runs``
+    (a trie of the folders, so matching costs the path's length, not the number of runs)."""
+    trie: dict = {}
+    for p in runs:
+        node = trie
+        for part in Path(p).parent.relative_to(prefix).parts:
+            node = node.setdefault(part, {})
+
+    def alternatives(node: dict) -> str:
+        return "|".join(re.escape(k) + (f"/(?:{alternatives(v)})" if v else "") for k, v in sorted(node.items()))
+
+    return f"(?!(?:{alternatives(trie)})/[^/]+$).+"
+
+
+def _natural(name: str):
+    """depth2 before depth16."""
+    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
 
 
 def paper_values(path: str | Path = PAPER_VALUES) -> dict:

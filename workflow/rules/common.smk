@@ -1,5 +1,5 @@
 # Helpers of the rule files (Snakemake's lint wants functions apart from rules).
-from hdnn.runs import METRICS, cell_run, figure2_run, mnist_run
+from hdnn.runs import METRICS, cell_run, figure2_run, mnist_run, runs_pattern, unknown_run
 
 
 def run_paths(study, setting, dataset, arch, depth):
@@ -82,3 +82,18 @@ def certify_sample(stage, file=METRICS):
         return [p for net in spec["networks"] for p in figure2_runs(net, file)]
     return [mnist_run(R, "table2", protocol, column, depth, i, file) for protocol in spec["protocols"]
             for column in T2_COLUMNS for depth in config["table2"]["depths"] for i in spec["seeds"]]
+
+
+
+
+
+def no_such_run(w):
+    """Rule unknown_run's error (rules/unknown_run.smk): the first part of its path outside every
+    grid, with the values there; a protocol whose choice file its stage has not written yet is in no grid."""
+    target = f"{R}/runs/{w.path}"
+    waiting = [(f"{R}/runs/table1/{p}/", f, "tuning") for p, f in missing_protocols().items()]
+    if "tuned" not in S.table2_protocols(config):
+        waiting.append((f"{R}/runs/table2/tuned/", T2["tuned"], "tuning_table2"))
+    hint = "".join(f"; that protocol joins once {f} exists (snakemake --cores all {stage})"
+                   for folder, f, stage in waiting if target.startswith(folder))
+    raise ValueError(unknown_run(target, ALL_RUNS) + hint)

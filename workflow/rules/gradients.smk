@@ -7,6 +7,7 @@ from hdnn.provenance import NORMS_FILE
 
 F2 = config["figure2"]
 F2_NETWORKS = [net["name"] for net in F2["networks"]]
+F2_RUNS = [p for net in F2_NETWORKS for p in figure2_runs(net)]
 GRADIENT_CODE = TRAIN_CODE + [f"{SRC}gradients.py"]
 FIGURE2_OUTPUTS = [
     *expand(f"{P}/figures/{{name}}.{{ext}}", name=["figure2", "eigenvalues"], ext=["png", "pdf"]),
@@ -116,7 +117,7 @@ rule eigenvalues:
 
 rule gradients_summary:
     input:
-        runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
+        runs=F2_RUNS,
         norms=[p for net in F2_NETWORKS for p in figure2_runs(net, NORMS_FILE)],
         eigenvalues=f"{P}/data/eigenvalues.csv.gz",
         code=FIGURE2_CODE + ["config/paper_values.yaml"],
@@ -148,7 +149,7 @@ rule report_figure2:
         tables=[f"{R}/tables/gradients_summary.md"],
         figures=[f"{P}/figures/figure2.png", f"{P}/figures/eigenvalues.png"],
         data=[f"{R}/tables/gradients_summary.csv"],
-        runs=[p for net in F2_NETWORKS for p in figure2_runs(net)],
+        runs=F2_RUNS,
         code=REPORT_CODE + [f"{SRC}staleness.py"],
     output:  # the report first (reporting.write_report), then the copy beside it
         f"{P}/figure2_report.md",

@@ -9,6 +9,9 @@ from hdnn.mnist import IDX_FILES
 
 T2 = config["table2"]
 T2_COLUMNS = S.table2_columns(config)
+T2_RUNS = mnist_runs("table2", S.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"])
+T2_TUNING_RUNS = mnist_runs("table2_tuning", S.tuning_grid(config), T2["archs"], T2["tuning"]["depths"],
+                            T2["tuning"]["n_seeds"])
 MNIST_RAW = [f"{R}/data/MNIST/raw/{name}" for name in IDX_FILES]
 
 
@@ -88,7 +91,7 @@ for _study in ("table2", "table2_tuning"):
 # so `snakemake --cores all` works before the tuning stage has ever run.
 rule table2:
     input:
-        runs=mnist_runs("table2", S.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
+        runs=T2_RUNS,
         code=TABLE2_CODE + ["config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table2.csv", caption="../report/table2_csv.rst", category="Table 2",
@@ -106,8 +109,7 @@ rule table2:
 
 rule table2_tuning_table:
     input:
-        runs=mnist_runs("table2_tuning", S.tuning_grid(config), T2["archs"], T2["tuning"]["depths"],
-                        T2["tuning"]["n_seeds"]),
+        runs=T2_TUNING_RUNS,
         code=SELECTION_CODE,
     output:
         md=report(f"{R}/tables/table2_tuning.md", caption="../report/table2_tuning.rst",
@@ -134,7 +136,7 @@ rule report_table2:
     input:
         tables=[f"{R}/tables/table2.md"] + optional(f"{R}/tables/table2_tuning.md"),
         figures=[],
-        runs=mnist_runs("table2", S.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
+        runs=T2_RUNS,
         code=REPORT_CODE + [f"{SRC}staleness.py"],
     output:
         f"{config['report_dir']}/table2_report.md",

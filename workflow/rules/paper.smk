@@ -11,11 +11,9 @@ PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code
     "table1_experiments": (cells("experiments"), TRAIN_CODE),
     "table1_tuning": (existing(cells("tuning")), None),
     "table1_ablation": (existing(cells("ablation")), None),
-    "figure2": ([p for net in F2_NETWORKS for p in figure2_runs(net)], GRADIENT_CODE),
-    "table2": (mnist_runs("table2", S.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"]),
-               MNIST_CODE),
-    "table2_tuning": (existing(mnist_runs("table2_tuning", S.tuning_grid(config), T2["archs"],
-                                          T2["tuning"]["depths"], T2["tuning"]["n_seeds"])), None),
+    "figure2": (F2_RUNS, GRADIENT_CODE),
+    "table2": (T2_RUNS, MNIST_CODE),
+    "table2_tuning": (existing(T2_TUNING_RUNS), None),
 }
 # The collector (runs → data/) and what it imports.
 DATA_CODE = [f"{SRC}{f}" for f in ("collect.py", "runs.py", "staleness.py", "costs.py", "claims.py",
