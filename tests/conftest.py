@@ -38,6 +38,15 @@ def run_snakemake(cwd: Path, *args: str, check: bool = True, timeout: float | No
 
 
 @pytest.fixture
+def config(monkeypatch):
+    """The project's config as the workflow merges and checks it, read from the repository root
+    (its paths, the chosen settings among them, are relative to it)."""
+    from hdnn.config_check import load_config
+    monkeypatch.chdir(ROOT)
+    return load_config(ROOT)
+
+
+@pytest.fixture
 def one_thread():
     """Small tensors on a machine that may be busy: one torch thread, restored afterwards."""
     import torch

@@ -9,18 +9,12 @@ import pandas as pd
 import pytest
 
 from hdnn import confirmatory as CF
-from hdnn.config_check import load_config
 from hdnn.mnist import IDX_FILES
 from hdnn.staleness import check as check_reports
 
 from conftest import ROOT, copy_repo, run_snakemake
 
 PROTOCOL = CF.load()
-
-
-@pytest.fixture(scope="module")
-def config():
-    return load_config()
 
 
 def test_the_runs_are_the_protocols(config):

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
 from hdnn import settings as S
 from hdnn.data import make_dataset, save_dataset
@@ -20,10 +19,6 @@ from hdnn.train import run_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_MD = ROOT / "docs" / "paper.md"   # the paper, restated
-
-
-def config():
-    return yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
 
 
 def test_stall_iteration_of_synthetic_loss_curves():
@@ -47,9 +42,8 @@ def test_stall_iteration_of_synthetic_loss_curves():
             stall_iteration(np.ones(100), window, threshold)
 
 
-def test_figure2_settings_and_tracking_follow_the_config(monkeypatch):
-    monkeypatch.chdir(ROOT)                     # chosen-settings files are relative to the root
-    cfg = config()
+def test_figure2_settings_and_tracking_follow_the_config(config):
+    cfg = config
     assert cfg["figure2"]["protocol"] == "code"                   # the authors' procedure
     assert cfg["table1"]["protocols"]["code"] == {}               # code: table1.base as it is
     h1ti = S.figure2_settings(cfg, "H1-TI")

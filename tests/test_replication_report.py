@@ -8,7 +8,6 @@ import pytest
 import yaml
 
 from hdnn.provenance import write_json
-from hdnn.config_check import load_config
 from hdnn.confirmatory import read_records
 from hdnn.collect import (STAGES, STATISTICS_FILES, stage_provenance, write_provenance, write_runs_data,
                           write_stage_data, write_statistics)
@@ -18,12 +17,6 @@ from hdnn.runs import collect_runs
 from hdnn.staleness import MARKER, ROOT
 
 PAPER = ROOT / "paper"
-
-
-@pytest.fixture()
-def config(monkeypatch):
-    monkeypatch.chdir(ROOT)        # the config's paths (chosen settings) are relative to the root
-    return load_config(ROOT)
 
 
 def test_committed_report_rebuilds_from_committed_data(config):
