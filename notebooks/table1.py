@@ -52,8 +52,8 @@ cell = runs.groupby(["setting", "dataset", "depth", "arch"]).agg(
 (100 * (cell.ours - cell.paper)).unstack("arch").round(1)
 
 # %% [markdown]
-# Verdict per cell (`table1_cells.csv`): match (|ours − paper| ≤ 2 points), consistent (the
-# paper's single run within our seeds' [min, max]) or off. Counts per protocol, then the cells
+# Verdict per cell (`table1_cells.csv`): match (|ours − paper| ≤ `match_points.table1` of
+# config/claims.yaml, 2 points), consistent (the paper's single run within our seeds' [min, max]) or off. Counts per protocol, then the cells
 # that are off with our range beside the paper's value:
 
 # %%

@@ -21,9 +21,8 @@ import pandas as pd
 import yaml
 
 from hdnn import statistics as S
-from hdnn.runs import paper_values
+from hdnn.runs import CLAIMS_FILE, paper_values
 
-SPEC_FILE = Path(__file__).resolve().parents[2] / "config" / "claims.yaml"
 H_ARCHS, MS_ARCHS = ("H1", "H2"), ("MS1", "MS2", "MS3")
 PAPER_ROWS = "paper's own numbers"  # the protocol label of the paper's single runs
 ORDER = ("h_ge_ms", "h1_eq_h2", "depth_gain", "ms1_eq_h2", "h1_grad_band", "fc_vanish", "lemma3")
@@ -31,7 +30,7 @@ TESTS = {"noninferiority": S.noninferiority, "superiority": S.superiority,
          "equivalence": S.equivalence}
 
 
-def load_spec(path: str | Path = SPEC_FILE) -> dict:
+def load_spec(path: str | Path = CLAIMS_FILE) -> dict:
     spec = yaml.safe_load(Path(path).read_text())
     missing = set(ORDER) - set(spec["claims"])
     if missing:

@@ -20,7 +20,7 @@ from hdnn import claims as C
 from hdnn import controls
 from hdnn import settings as S
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks
-from hdnn.runs import collect_runs, read_data, read_record
+from hdnn.runs import CLAIMS_FILE, collect_runs, read_data, read_record
 from hdnn.selection import best_settings
 from hdnn.staleness import ROOT, training_code_digest
 
@@ -110,7 +110,7 @@ def write_provenance(out_dir: str | Path, stage_files, benchmark_files) -> None:
         columns=BENCHMARK_COLUMNS).to_csv(out / "benchmarks.csv", index=False)
 
 
-def write_statistics(data_dir: str | Path, cfg: dict, spec_path: str | Path = C.SPEC_FILE,
+def write_statistics(data_dir: str | Path, cfg: dict, spec_path: str | Path = CLAIMS_FILE,
                      paper: dict | None = None) -> None:
     """``data_dir``/STATISTICS_FILES from its per-run files, the probes' beside it
     (``data_dir``/../probes/NAME/data, PROBES), the claims' spec (config/claims.yaml) and the config

@@ -20,7 +20,7 @@ import yaml
 from hdnn.config_check import CONFIG_FILES, load_config
 from hdnn.costs import sum_per_stage
 from hdnn.figure2 import gradients_over_seeds
-from hdnn.runs import ROOT, paper_values, read_data
+from hdnn.runs import CLAIMS_FILE, ROOT, paper_values, read_data
 from hdnn.staleness import marker
 from hdnn.statistics import NO_TEST
 from hdnn.summary import section as confirmatory_section
@@ -32,7 +32,6 @@ REPORT = "replication.md"
 # that the rule replication lists as input, so that editing it renders the page again. Its .md
 # files are str.format templates (a literal brace is doubled).
 PROSE = ROOT / "workflow" / "report" / "replication"
-SPEC = ROOT / "config" / "claims.yaml"
 
 
 def _prose(name: str, **fields) -> list[str]:
@@ -360,7 +359,7 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
     intro = _prose("intro", rd=rd, tuned1=cfg["table1"]["tuned"], tuned2=cfg["table2"]["tuned"])
     protocol = yaml.safe_load((ROOT / cfg["confirmatory"]).read_text())
     lines = [*intro[:3], "", *confirmatory_section(data, protocol, _prose), *intro[4:], "",
-             *_claims_section(data, yaml.safe_load(SPEC.read_text())),
+             *_claims_section(data, yaml.safe_load(CLAIMS_FILE.read_text())),
              *_robustness_section(read_data(data, "claims_search.csv")),
              *_calibration_section(read_data(data, "calibration.csv")), *_history_section(data, cfg),
              *_controls_section(read_data(data, "controls.csv")),

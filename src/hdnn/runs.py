@@ -23,6 +23,7 @@ from hdnn.provenance import read_json
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = "metrics.json"
 PAPER_VALUES = ROOT / "config" / "paper_values.yaml"
+CLAIMS_FILE = ROOT / "config" / "claims.yaml"
 RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
             "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",
             "wall_time_s", "params_per_layer", "device")
@@ -75,6 +76,11 @@ def runs_pattern(runs, prefix: str) -> str:
 def _natural(name: str):
     """depth2 before depth16."""
     return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", name)]
+
+
+def match_points(table: str, path: str | Path = CLAIMS_FILE) -> float:
+    """How close to the paper's value a table's mean is a match, in points (config/claims.yaml)."""
+    return float(yaml.safe_load(Path(path).read_text())["match_points"][table])
 
 
 def paper_values(path: str | Path = PAPER_VALUES) -> dict:

@@ -13,9 +13,9 @@ import pandas as pd
 
 from hdnn.blocks import make_block
 from hdnn.reporting import latex_table, paper_order
-from hdnn.runs import paper_values
+from hdnn.runs import match_points, paper_values
 
-MARK_POINTS = 2.0  # Table 1: a cell within this many points of the paper is a match (verdict)
+MARK_POINTS = match_points("table1")  # a cell within this many points of the paper is a match (verdict)
 
 
 def add_paper_table1(df: pd.DataFrame, paper: dict | None = None) -> pd.DataFrame:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pandas as pd
 
 from hdnn.reporting import latex_table, paper_order
-from hdnn.runs import collect_runs, epoch_columns, paper_values
+from hdnn.runs import collect_runs, epoch_columns, match_points, paper_values
 
 TABLE2_SPLITS = ("train", "test")
 TABLE2_DECIMALS = {"train": 3, "test": 2}  # the paper's precision
-TABLE2_MARK_POINTS = 0.3  # MNIST accuracies sit close together: a smaller tolerance than Table 1's
+TABLE2_MARK_POINTS = match_points("table2")  # MNIST accuracies sit close together: smaller than Table 1's
 BEST_EPOCH = "best_epoch_test_acc_selected_on_test"
 
 

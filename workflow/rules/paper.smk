@@ -176,7 +176,7 @@ rule replication:
         + rules.confirmatory_lemma3.output,
         figures=rules.calibration_figure.output + rules.table_figures.output + rules.confirmatory_forest.output,
         prose=PROSE,
-        code=RENDER_CODE + ["config/paper_values.yaml", "config/claims.yaml", CONFIRMATORY],
+        code=RENDER_CODE + ["config/paper_values.yaml", CONFIRMATORY],
     output:
         f"{P}/replication.md",
         f"{P}/tables/table1.tex",
