@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, copy_repo, run_snakemake
+from conftest import ROOT, SMOKE_TARGETS, copy_repo, run_snakemake
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +139,16 @@ def test_single_cell_target_builds_only_that_cell(smoke):
     jobs = {l.split()[1] for l in proc.stdout.splitlines() if l.startswith("rule ")}
     assert jobs == {"train_table1:"}
     assert "wildcards: setting=paper, dataset=swiss_roll, arch=H1, depth=4" in proc.stdout
+
+
+@pytest.mark.slow
+def test_every_file_in_a_run_folder_is_a_declared_output(smoke):
+    """metrics.json, model.pt, the norms: each one some rule declares (Snakemake's --list-untracked
+    over every smoke stage; benchmarks are not run files)."""
+    proc = run_snakemake(smoke, *SMOKE_TARGETS, "--list-untracked", "--configfile", "config/smoke.yaml")
+    untracked = [l for l in proc.stdout.splitlines() if l.startswith("results/smoke/runs/")]
+    assert not untracked, untracked[:10]
+    assert any(p.name == "model.pt" for p in (smoke / "results" / "smoke" / "runs" / "table1").rglob("*"))
 
 
 @pytest.mark.slow

@@ -16,7 +16,7 @@ from hdnn.blocks import make_block
 from hdnn.data import PLOT_DOMAINS, pad_inputs, run_dataset
 from hdnn.figure2 import figure2_paper
 from hdnn.provenance import NORMS_FILE
-from hdnn.runs import METRICS, read_record
+from hdnn.runs import METRICS, MODEL, read_record
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, digits: int | None = 7) -> None:
@@ -84,7 +84,7 @@ def eigenvalue_table(metrics_paths, data_path: str) -> pd.DataFrame:
     field's Jacobian) at every test point, in float64, for each run of one network."""
     frames = []
     for path in metrics_paths:
-        block, _, _, cfg, data_seed = load_model(str(Path(path).with_name("model.pt")))
+        block, _, _, cfg, data_seed = load_model(str(Path(path).with_name(MODEL)))
         rec = read_record(path)
         data = run_dataset(data_path, rec["dataset"], data_seed)
         if block.arch not in ("H1", "H2") or not block.time_invariant:

@@ -22,6 +22,7 @@ from hdnn.provenance import read_json
 
 ROOT = Path(__file__).resolve().parents[2]
 METRICS = "metrics.json"
+MODEL = "model.pt"   # a run's trained weights, beside its metrics.json (hdnn.train, hdnn.mnist_train)
 PAPER_VALUES = ROOT / "config" / "paper_values.yaml"
 CLAIMS_FILE = ROOT / "config" / "claims.yaml"
 RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",

@@ -1,5 +1,5 @@
 # Helpers of the rule files (Snakemake's lint wants functions apart from rules).
-from hdnn.runs import METRICS, cell_run, figure2_run, mnist_run, runs_pattern, unknown_run
+from hdnn.runs import METRICS, MODEL, cell_run, figure2_run, mnist_run, runs_pattern, unknown_run
 
 
 def run_paths(study, setting, dataset, arch, depth):

@@ -43,6 +43,8 @@ for _group in CF.GROUPS:
                   for i in range(CF_SEEDS[_group])],
             norms=[cell_run(R, CF_STUDY, "{setting}", "{dataset}", "{arch}", "{depth}", i, NORMS_FILE)
                    for i in range(CF_SEEDS[_group])] if _group == "figure2" else [],
+            models=[cell_run(R, CF_STUDY, "{setting}", "{dataset}", "{arch}", "{depth}", i, MODEL)
+                    for i in range(CF_SEEDS[_group])],
         log:
             f"{R}/logs/runs/{CF_STUDY}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.log",
         benchmark:
@@ -78,7 +80,7 @@ rule confirmatory_table2:
         protocol=CONFIRMATORY,
     output:
         metrics=cell_run(R, CF_STUDY, "{setting}", "mnist", "{column}", "{depth}", "{i}"),
-        model=cell_run(R, CF_STUDY, "{setting}", "mnist", "{column}", "{depth}", "{i}", "model.pt"),
+        model=cell_run(R, CF_STUDY, "{setting}", "mnist", "{column}", "{depth}", "{i}", MODEL),
     log:
         f"{R}/logs/runs/{CF_STUDY}/{{setting}}/mnist/{{column}}/depth{{depth}}/seed{{i}}.log",
     benchmark:
@@ -232,6 +234,8 @@ rule confirmatory_lemma3:
     input:
         runs=[cell_run(R, CF_STUDY, s, F2["dataset"], net["arch"], net["depth"], i)
               for s, net in CF_FIGURE2.items() if net["time_invariant"] for i in range(CF_SEEDS["figure2"])],
+        models=[cell_run(R, CF_STUDY, s, F2["dataset"], net["arch"], net["depth"], i, MODEL)
+                for s, net in CF_FIGURE2.items() if net["time_invariant"] for i in range(CF_SEEDS["figure2"])],
         data=f"{R}/data/{F2['dataset']}.pt",
         code=FIGURE_DATA_CODE,
     output:

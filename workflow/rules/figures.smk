@@ -7,7 +7,8 @@ F1 = config["figure1"]
 rule figure1_data:
     """Decision regions of one trained network (seed 0) on a grid, with the run's test points."""
     input:
-        model=lambda w: cell_run(R, "table1", F1["protocol"], w.dataset, F1["arch"], F1["cells"][w.dataset], 0),
+        run=lambda w: cell_run(R, "table1", F1["protocol"], w.dataset, F1["arch"], F1["cells"][w.dataset], 0),
+        model=lambda w: cell_run(R, "table1", F1["protocol"], w.dataset, F1["arch"], F1["cells"][w.dataset], 0, MODEL),
         data=f"{R}/data/{{dataset}}.pt",
         code=FIGURE_DATA_CODE,
     output:

@@ -23,6 +23,7 @@ rule train_figure2:
     output:
         runs=figure2_runs("{network}"),
         norms=figure2_runs("{network}", NORMS_FILE),
+        models=figure2_runs("{network}", MODEL),
     log:
         f"{R}/logs/runs/figure2/{{network}}.log",
     benchmark:
@@ -87,6 +88,7 @@ rule eigenvalues_data:
     """Lemma 3 on the trained weights of every seed of the time-invariant network."""
     input:
         runs=figure2_runs(F2["eigenvalues"]),
+        models=figure2_runs(F2["eigenvalues"], MODEL),
         data=f"{R}/data/{F2['dataset']}.pt",
         code=FIGURE_DATA_CODE,
     output:

@@ -52,7 +52,7 @@ for _study in ("table2", "table2_tuning"):
             code=MNIST_CODE,
         output:
             metrics=mnist_run(R, _study, "{setting}", "{column}", "{depth}", "{i}"),
-            model=mnist_run(R, _study, "{setting}", "{column}", "{depth}", "{i}", "model.pt"),
+            model=mnist_run(R, _study, "{setting}", "{column}", "{depth}", "{i}", MODEL),
         log:
             f"{R}/logs/runs/{_study}/{{setting}}/{{column}}/depth{{depth}}/seed{{i}}.log",
         benchmark:

@@ -14,8 +14,10 @@ for _study in S.STUDIES:
             data=f"{R}/data/{{dataset}}.pt",
             code=TRAIN_CODE,
         output:
-            [cell_run(R, _study, "{setting}", "{dataset}", "{arch}", "{depth}", i)
-             for i in range(S.n_seeds(config, _study))],
+            runs=[cell_run(R, _study, "{setting}", "{dataset}", "{arch}", "{depth}", i)
+                  for i in range(S.n_seeds(config, _study))],
+            models=[cell_run(R, _study, "{setting}", "{dataset}", "{arch}", "{depth}", i, MODEL)
+                    for i in range(S.n_seeds(config, _study))],
         log:
             f"{R}/logs/runs/{_study}/{{setting}}/{{dataset}}/{{arch}}/depth{{depth}}.log",
         benchmark:
