@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import pytest
 
-from hdnn.certify import STAGES, differences, envelope, summary
+from hdnn.certify import STAGES, differences, envelope, sample_problems, summary
 from hdnn.config_check import load_config
 from hdnn.provenance import write_json
 from hdnn.staleness import ROOT, certified
@@ -116,3 +116,21 @@ def test_the_schema_asks_a_tolerance_for_every_metric_compared():
         tol = cert["properties"][stage]["properties"]["tolerance"]
         tol = cert["$defs"][tol["$ref"].rsplit("/", 1)[1]] if "$ref" in tol else tol
         assert sorted(tol["required"]) == sorted(metrics) and tol["additionalProperties"] is False, stage
+
+
+def test_every_sample_lies_in_its_grid_and_a_stray_one_is_named(config):
+    assert not [p for stage in config["certify"] for p in sample_problems(config, stage)]
+    config["certify"]["confirmatory"].update(protocols=["tuned", "papr"], networks=["FC", "MS9"],
+                                             cells={"swiss_roll": [5]})
+    problems = " ".join(sample_problems(config, "confirmatory"))
+    assert all(bad in problems for bad in ("'papr'", "'MS9'", "[5]")), problems
+
+
+def test_the_confirmatory_sample_is_compared_with_the_committed_runs():
+    runs = pd.read_csv(ROOT / "paper" / "data" / STAGES["confirmatory"][0])
+    sample = runs[(runs["setting"].isin(["tuned", "figure2_FC"])) & (runs["seed_index"] < 2)]
+    moved = sample.assign(test_acc=sample["test_acc"] + 0.001)
+    diffs = differences("confirmatory", runs, moved)
+    test = diffs[diffs["metric"] == "test_acc"]
+    assert len(test) == len(sample) and test["difference"].round(6).eq(0.1).all()
+    assert (diffs.loc[diffs["metric"] == "train_acc", "difference"] == 0).all()

@@ -46,7 +46,12 @@ STAGES = {
                  "stall_iteration": "absolute"}),
     "table2": ("table2_runs.csv", ["protocol", "column", "depth", "seed_index"],
                {"train_acc": "points", "test_acc": "points"}),
+    # The confirmatory 2-D runs (Table 1's protocols, the controls, Figure 2's networks): accuracies.
+    "confirmatory": ("confirmatory_runs.csv", ["group", "setting", "dataset", "arch", "depth", "seed_index"],
+                     {"train_acc": "points", "test_acc": "points"}),
 }
+# Where a stage's committed runs' commits and training code are recorded (under {report_dir}/data).
+PROVENANCE = {**{stage: f"stages/{stage}.csv" for stage in STAGES}, "confirmatory": "confirmatory_check.csv"}
 # Metrics of a whole run in a file of one row per tracked layer: compared once per run.
 RUN_METRICS = {"figure2": (["network", "seed_index"], {"test_acc", "train_loss", "stall_iteration"})}
 # Values are compared to 6 significant digits, what the committed files keep (hdnn.collect).
@@ -56,15 +61,23 @@ DIGITS = 6
 def sample_problems(config: dict, stage: str) -> list[str]:
     """Why ``certify.<stage>``'s sample is not inside the stage's grid (empty: it is)."""
     spec, problems = config["certify"][stage], []
-    if stage == "table1":
-        for dataset, depths in spec["cells"].items():
-            outside = sorted(set(depths) - set(config["table1"]["depths"].get(dataset, [])))
-            if outside:
-                problems.append(f"config key 'certify.table1.cells.{dataset}' has depths {outside} "
-                                f"outside table1.depths")
-    elif stage == "figure2":
+    for dataset, depths in spec.get("cells", {}).items():   # Table 1's cells, and the confirmatory runs'
+        outside = sorted(set(depths) - set(config["table1"]["depths"].get(dataset, [])))
+        if outside:
+            problems.append(f"config key 'certify.{stage}.cells.{dataset}' has depths {outside} "
+                            f"outside table1.depths")
+    if stage == "figure2":
         names = [net["name"] for net in config["figure2"]["networks"]]
         problems += [f"config key 'certify.figure2.networks' names {n!r}: one of {', '.join(names)}"
+                     for n in spec["networks"] if n not in names]
+    elif stage == "confirmatory":
+        from hdnn import confirmatory as CF
+        protocol = CF.load(config["confirmatory"])
+        problems += [f"config key 'certify.confirmatory.protocols' names {p!r}: one of "
+                     f"{', '.join(CF.table1_protocols(protocol))}"
+                     for p in spec["protocols"] if p not in CF.table1_protocols(protocol)]
+        names = [net["name"] for net in CF.figure2_networks(config, protocol).values()]
+        problems += [f"config key 'certify.confirmatory.networks' names {n!r}: one of {', '.join(names)}"
                      for n in spec["networks"] if n not in names]
     elif stage == "table2":
         seeds = [i for i in spec["seeds"] if i >= config["table2"]["n_seeds"]]
@@ -85,6 +98,9 @@ def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | 
     if stage == "figure2":
         from hdnn.figure2 import gradients_summary
         return gradients_summary(paths, None, window, threshold)
+    if stage == "confirmatory":
+        from hdnn import confirmatory as CF
+        return CF.runs_frame(paths, CF.load())
     raise ValueError(f"stage={stage!r} is not allowed: one of {', '.join(STAGES)}")
 
 
@@ -166,12 +182,13 @@ def certify(stage: str, paths, committed_csv: str | Path, committed_provenance: 
     """Compare the reruns ``paths`` with the committed runs and write the stage's certificate. The
     committed runs' digest covers the files their stage provenance names (the training code as
     it was), the reruns' digest today's ``train_code`` (a module may have joined it since)."""
-    prov = pd.read_csv(committed_provenance).iloc[0]
-    runs_files = prov["train_code"].split(",")
+    prov = pd.read_csv(committed_provenance)   # a stage's one row, or one row per commit (confirmatory)
+    commits = prov["commits"].iloc[0].split() if "commits" in prov else list(prov["git_commit"])
+    runs_files = prov["train_code"].iloc[0].split(",")
     diffs = differences(stage, pd.read_csv(committed_csv), rerun_rows(stage, paths, window, threshold))
     table = summary(diffs, tolerance).assign(
         certificate=lambda t: worst(t["verdict"]),
-        runs_digest=training_code_digest(prov["commits"].split(), runs_files, root),
+        runs_digest=training_code_digest(commits, runs_files, root),
         runs_files=",".join(runs_files),
         rerun_digest=stage_digest(paths, train_code, root), files=",".join(train_code))
     out = Path(out_dir)

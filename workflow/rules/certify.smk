@@ -4,7 +4,7 @@
 #   snakemake --cores all certify_runs     # the samples alone (the envelope's second target, docs/workflow.md)
 
 CERT = config.get("certify", {})
-CERTIFY_CODE = list(dict.fromkeys([f"{SRC}certify.py", f"{SRC}staleness.py", f"{SRC}provenance.py"]
+CERTIFY_CODE = list(dict.fromkeys([f"{SRC}certify.py", f"{SRC}staleness.py", f"{SRC}provenance.py", f"{SRC}confirmatory.py"]
                                   + FIGURE2_CODE + TABLE2_CODE))
 
 
@@ -23,8 +23,8 @@ rule certify_stage:
     params:
         # The committed records, read as such: as inputs they would be remade from every run.
         committed=lambda w: f"{P}/data/{CS.STAGES[w.stage][0]}",
-        stage_provenance=lambda w: f"{P}/data/stages/{w.stage}.csv",
-        train_code=lambda w: PAPER_STAGES[w.stage][1],
+        stage_provenance=lambda w: f"{P}/data/{CS.PROVENANCE[w.stage]}",
+        train_code=lambda w: GRADIENT_CODE if w.stage == "confirmatory" else PAPER_STAGES[w.stage][1],
         tolerance=lambda w: CERT[w.stage]["tolerance"],
         stall=F2["stall"],
     conda:
