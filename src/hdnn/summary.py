@@ -94,7 +94,7 @@ def _controls_table(ctrl: pd.DataFrame) -> str:
     return pd.DataFrame(rows).to_markdown(index=False)
 
 
-def _check_line(check: pd.DataFrame, runs: pd.DataFrame, files: list[str]) -> str:
+def _check_line(check: pd.DataFrame, runs: pd.DataFrame, check_files: list[str]) -> str:
     ok = check[check["check"] == "ok"]
     bad = check[check["check"] != "ok"]
     commits = ", ".join(sorted({c[:7] for c in ok["git_commit"]}))
@@ -104,7 +104,7 @@ def _check_line(check: pd.DataFrame, runs: pd.DataFrame, files: list[str]) -> st
             f"{check['landing_commit'].iloc[0][:7]}" if len(ok) else "Record check: no run passes")
     if len(bad):
         line += f"; excluded: {int(bad['runs'].sum())} runs ({'; '.join(bad['check'])})"
-    line += ". " + ", ".join(f"[`data/{name}`](data/{name})" for name in files)
+    line += ". " + ", ".join(f"[`data/{name}`](data/{name})" for name in check_files)
     # The runs' training code, which `python -m hdnn.staleness` compares with HEAD's.
     return "\n\n".join([line] + [marker(d, files.split(",")) for d, files in
                                   ok[["train_code_digest", "train_code"]].drop_duplicates().itertuples(index=False)])

@@ -81,12 +81,10 @@ def certify_sample(stage, file=METRICS):
     if stage == "figure2":
         return [p for net in spec["networks"] for p in figure2_runs(net, file)]
     if stage == "confirmatory":
-        return ([cell_run(R, CF_STUDY, protocol, dataset, arch, depth, i, file) for protocol in spec["protocols"]
-                 for dataset, depths in spec["cells"].items() for depth in depths
-                 for arch in config["table1"]["archs"] for i in range(CF_SEEDS["table1"])]
-                + [cell_run(R, CF_STUDY, setting, F2["dataset"], net["arch"], net["depth"], i, file)
-                   for setting, net in CF_FIGURE2.items() if net["name"] in spec["networks"]
-                   for i in range(CF_SEEDS["figure2"])])
+        cells = {dataset: {arch: depths for arch in config["table1"]["archs"]} for dataset, depths in spec["cells"].items()}
+        networks = {s: CF_SETTINGS["figure2"][s] for s, net in CF_FIGURE2.items() if net["name"] in spec["networks"]}
+        return (settings_runs(CF_STUDY, {p: cells for p in spec["protocols"]}, CF_SEEDS["table1"], file)
+                + settings_runs(CF_STUDY, networks, CF_SEEDS["figure2"], file))
     return [mnist_run(R, "table2", protocol, column, depth, i, file) for protocol in spec["protocols"]
             for column in T2_COLUMNS for depth in config["table2"]["depths"] for i in spec["seeds"]]
 
