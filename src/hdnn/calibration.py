@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hdnn import statistics as S
+from hdnn import statistics as St
 from hdnn.claims import paper_columns
 from hdnn.runs import paper_values
 
@@ -46,7 +46,7 @@ def cells(table1_runs, table2_runs, paper: dict | None = None) -> pd.DataFrame:
         med = float(np.median(acc))
         rows.append({"table": table, "protocol": protocol, "cell": cell, "seeds": len(acc), "paper": ref,
                      "mean": acc.mean(), "median": med, "min": acc.min(), "max": acc.max(),
-                     "rank": S.rank_among(ref, acc), "outside": bool(ref < acc.min() or ref > acc.max()),
+                     "rank": St.rank_among(ref, acc), "outside": bool(ref < acc.min() or ref > acc.max()),
                      "above_median": bool(ref > med), "below_median": bool(ref < med)})
     return pd.DataFrame(rows)
 
@@ -79,13 +79,13 @@ def summarize(table1_runs, table2_runs, paper: dict | None = None, alpha: float 
     rows = []
     for (table, protocol), c in per_cell.groupby(["table", "protocol"], sort=False):
         seeds = int(c["seeds"].min())
-        expected, p_out = S.outside_test(int(c["outside"].sum()), len(c), seeds)
+        expected, p_out = St.outside_test(int(c["outside"].sum()), len(c), seeds)
         acc = [g[4] for g in groups if g[0] == table and g[1] == protocol]
-        shift, lo, hi = S.hierarchical_bootstrap(c["paper"].to_numpy(), acc, alpha, resamples, seed)
+        shift, lo, hi = St.hierarchical_bootstrap(c["paper"].to_numpy(), acc, alpha, resamples, seed)
         above, below = int(c["above_median"].sum()), int(c["below_median"].sum())
         rows.append({"table": table, "protocol": protocol, "cells": len(c), "seeds": seeds,
                      "outside": int(c["outside"].sum()), "expected_outside": expected, "p_outside": p_out,
-                     "above_median": above, "below_median": below, "p_sign": S.sign_test(above, below),
+                     "above_median": above, "below_median": below, "p_sign": St.sign_test(above, below),
                      "mean_rank": c["rank"].mean(), "shift": shift, "shift_ci_low": lo, "shift_ci_high": hi})
     out = pd.DataFrame(rows)
     if not out.empty:

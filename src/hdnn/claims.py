@@ -20,14 +20,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from hdnn import statistics as S
+from hdnn import statistics as St
 from hdnn.runs import CLAIMS_FILE, paper_values
 
 H_ARCHS, MS_ARCHS = ("H1", "H2"), ("MS1", "MS2", "MS3")
 PAPER_ROWS = "paper's own numbers"  # the protocol label of the paper's single runs
 ORDER = ("h_ge_ms", "h1_eq_h2", "depth_gain", "ms1_eq_h2", "h1_grad_band", "fc_vanish", "lemma3")
-TESTS = {"noninferiority": S.noninferiority, "superiority": S.superiority,
-         "equivalence": S.equivalence}
+TESTS = {"noninferiority": St.noninferiority, "superiority": St.superiority,
+         "equivalence": St.equivalence}
 
 
 def load_spec(path: str | Path = CLAIMS_FILE) -> dict:
@@ -143,10 +143,10 @@ def _decide(tests: pd.DataFrame, alpha: float) -> pd.DataFrame:
     for (claim, protocol), g in tests.groupby(["claim", "protocol"], sort=False):
         g = g.copy()
         if protocol == PAPER_ROWS:
-            g["verdict"] = S.NO_TEST
+            g["verdict"] = St.NO_TEST
         else:
-            g["p_for_holm"], g["p_against_holm"] = S.holm(g["p_for"]), S.holm(g["p_against"])
-            g["verdict"] = [S.decide(f, a, alpha) for f, a in zip(g["p_for_holm"], g["p_against_holm"])]
+            g["p_for_holm"], g["p_against_holm"] = St.holm(g["p_for"]), St.holm(g["p_against"])
+            g["verdict"] = [St.decide(f, a, alpha) for f, a in zip(g["p_for_holm"], g["p_against_holm"])]
         out.append(g)
     return pd.concat(out, ignore_index=True) if out else tests
 
@@ -170,17 +170,17 @@ def _summary(tests: pd.DataFrame, spec: dict) -> pd.DataFrame:
         if protocol == PAPER_ROWS:
             side = int(g.apply(_units_side, axis=1).sum())
             worst = g.loc[g["estimate"].idxmin()] if c["test"] != "equivalence" else g.loc[g["estimate"].abs().idxmax()]
-            rows.append({**row, "verdict": S.NO_TEST, "estimate": worst["estimate"], "worst_unit": worst["unit"],
+            rows.append({**row, "verdict": St.NO_TEST, "estimate": worst["estimate"], "worst_unit": worst["unit"],
                          "n": 1, "units_hold": side, "units_fail": len(g) - side, "units_inconclusive": 0})
             continue
-        verdict = S.combine(g["verdict"])
+        verdict = St.combine(g["verdict"])
         worst = _worst(g[g["verdict"] == verdict])   # the worst unit among those that carry the verdict
-        undecided = g.loc[g["verdict"] == S.INCONCLUSIVE, "seeds_to_decide"]
+        undecided = g.loc[g["verdict"] == St.INCONCLUSIVE, "seeds_to_decide"]
         rows.append({**row, "verdict": verdict, "estimate": worst["estimate"],
                      "ci_low": worst["ci_low"], "ci_high": worst["ci_high"], "worst_unit": worst["unit"],
-                     "n": int(g["n"].min()), "units_hold": int((g["verdict"] == S.HOLDS).sum()),
-                     "units_fail": int((g["verdict"] == S.FAILS).sum()),
-                     "units_inconclusive": int((g["verdict"] == S.INCONCLUSIVE).sum()),
+                     "n": int(g["n"].min()), "units_hold": int((g["verdict"] == St.HOLDS).sum()),
+                     "units_fail": int((g["verdict"] == St.FAILS).sum()),
+                     "units_inconclusive": int((g["verdict"] == St.INCONCLUSIVE).sum()),
                      "seeds_to_decide": undecided.max() if len(undecided) else math.nan})
     return pd.DataFrame(rows)
 
@@ -217,7 +217,7 @@ def fc_seeds(grads: pd.DataFrame, layers, c: dict) -> pd.DataFrame:
 def _share_rows(claim: str, per_seed: pd.DataFrame, ok: str, margin: float, alpha: float) -> list[dict]:
     rows, family = [], per_seed["network"].nunique()
     for network, g in per_seed.groupby("network", sort=False):
-        t = S.proportion_above(int(g[ok].sum()), len(g), margin, alpha, alpha_decide=alpha / family)
+        t = St.proportion_above(int(g[ok].sum()), len(g), margin, alpha, alpha_decide=alpha / family)
         rows.append({"claim": claim, "protocol": "figure2", "unit": network, "test": "proportion",
                      "margin": margin, **t.row()})
     return rows
@@ -290,7 +290,7 @@ def robustness(search: pd.DataFrame | None, spec: dict | None = None) -> pd.Data
         tests = _decide(pd.DataFrame(_test_rows(claim, _table1_units(runs, units_of), test,
                                                 spec["claims"][claim]["margin"], alpha)), alpha)
         for setting, g in (tests.groupby("protocol", sort=False) if len(tests) else ()):
-            rows.append({"claim": claim, "setting": setting, "verdict": S.combine(g["verdict"]),
-                         "units": len(g), "units_hold": int((g["verdict"] == S.HOLDS).sum()),
-                         "units_fail": int((g["verdict"] == S.FAILS).sum()), "n": int(g["n"].min())})
+            rows.append({"claim": claim, "setting": setting, "verdict": St.combine(g["verdict"]),
+                         "units": len(g), "units_hold": int((g["verdict"] == St.HOLDS).sum()),
+                         "units_fail": int((g["verdict"] == St.FAILS).sum()), "n": int(g["n"].min())})
     return pd.DataFrame(rows)
