@@ -144,7 +144,7 @@ def _logits(feats, W, mu):
 
 def _output_loss(feats, labels, W, mu, alpha_c):
     """Per-member mean BCE on logits + alpha_c (‖W‖² + µ²), shape (E,); alpha_c is the penalty's
-    weight (TrainConfig.penalty_weight)."""
+    weight: TrainConfig.alpha_c, halved under output_penalty "half" (the caller's ``penalty``)."""
     bce = nn.functional.binary_cross_entropy_with_logits(
         _logits(feats, W, mu), labels, reduction="none").mean(1)
     return bce + alpha_c * (W.pow(2).sum(1) + mu.pow(2))
