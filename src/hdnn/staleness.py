@@ -28,6 +28,14 @@ from pathlib import Path
 from hdnn.runs import read_record
 
 ROOT = Path(__file__).resolve().parents[2]
+# The training code of each kind of run: the files whose meaning a report's digest covers, and
+# the rule inputs whose change reruns the runs. Each holds its training module and every hdnn
+# module that imports (tests/test_staleness.py), the settings that resolve a run's configuration,
+# and for MNIST the kernel's source.
+TRAIN_CODE = [f"src/hdnn/{f}" for f in ("blocks.py", "data.py", "train.py", "settings.py", "provenance.py",
+                                        "gradients.py")]   # Table 1, its studies, Figure 2
+MNIST_CODE = [f"src/hdnn/{f}" for f in ("blocks.py", "cpu.py", "fast_block.py", "csrc/fused_block.cpp", "mnist.py",
+                                        "mnist_train.py", "provenance.py", "settings.py")]   # Table 2
 MARKER = re.compile(r"<!-- training-code sha256=(\S+) files=(\S+) -->")
 
 

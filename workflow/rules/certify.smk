@@ -24,7 +24,7 @@ rule certify_stage:
         # The committed records, read as such: as inputs they would be remade from every run.
         committed=lambda w: f"{P}/data/{CS.STAGES[w.stage][0]}",
         stage_provenance=lambda w: f"{P}/data/{CS.PROVENANCE[w.stage]}",
-        train_code=lambda w: GRADIENT_CODE if w.stage == "confirmatory" else PAPER_STAGES[w.stage][1],
+        train_code=lambda w: TRAIN_CODE if w.stage == "confirmatory" else PAPER_STAGES[w.stage][1],
         tolerance=lambda w: CERT[w.stage]["tolerance"],
         stall=F2["stall"],
     conda:

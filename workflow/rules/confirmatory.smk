@@ -36,7 +36,7 @@ for _group in CF.GROUPS:
             f"confirmatory_{_group}"
         input:
             data=f"{R}/data/{{dataset}}.pt",
-            code=GRADIENT_CODE if _group == "figure2" else TRAIN_CODE,
+            code=TRAIN_CODE,
             protocol=CONFIRMATORY,
         output:
             runs=[cell_run(R, CF_STUDY, "{setting}", "{dataset}", "{arch}", "{depth}", i)
@@ -157,7 +157,7 @@ rule confirmatory_data:
     log:
         f"{R}/logs/report/confirmatory_data.log",
     params:
-        train_code=GRADIENT_CODE,   # Table 1's training code and Figure 2's tracking
+        train_code=TRAIN_CODE,   # Table 1's training code and Figure 2's tracking
     conda:
         CONDA_ENV
     script:

@@ -8,7 +8,6 @@ from hdnn.provenance import NORMS_FILE
 F2 = config["figure2"]
 F2_NETWORKS = [net["name"] for net in F2["networks"]]
 F2_RUNS = [p for net in F2_NETWORKS for p in figure2_runs(net)]
-GRADIENT_CODE = TRAIN_CODE + [f"{SRC}gradients.py"]
 FIGURE2_OUTPUTS = [
     *expand(f"{P}/figures/{{name}}.{{ext}}", name=["figure2", "eigenvalues"], ext=["png", "pdf"]),
     *expand(f"{R}/tables/gradients_summary.{{ext}}", ext=["csv", "md"]),
@@ -19,7 +18,7 @@ FIGURE2_OUTPUTS = [
 rule train_figure2:
     input:
         data=f"{R}/data/{F2['dataset']}.pt",
-        code=GRADIENT_CODE,
+        code=TRAIN_CODE,
     output:
         runs=figure2_runs("{network}"),
         norms=figure2_runs("{network}", NORMS_FILE),
@@ -159,7 +158,7 @@ rule report_figure2:
     log:
         f"{R}/logs/report/figure2_report.log",
     params:
-        train_code=GRADIENT_CODE,
+        train_code=TRAIN_CODE,
     conda:
         CONDA_ENV
     script:

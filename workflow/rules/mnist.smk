@@ -15,8 +15,6 @@ T2_TUNING_RUNS = mnist_runs("table2_tuning", S.tuning_grid(config), T2["archs"],
 MNIST_RAW = [f"{R}/data/MNIST/raw/{name}" for name in IDX_FILES]
 
 
-MNIST_CODE = [f"{SRC}{f}" for f in ("blocks.py", "cpu.py", "fast_block.py", "csrc/fused_block.cpp", "mnist.py",
-                                    "mnist_train.py", "provenance.py", "settings.py")]
 # The most epochs a run trains (runtime bound): a tuned run's epochs are at most the search's.
 MNIST_MAX_EPOCHS = max(T2["base"]["epochs"], T2["tuning"]["epochs"])
 TABLE2_OUTPUTS = [f"{R}/tables/table2.{ext}" for ext in ("md", "csv", "tex")] + [

@@ -11,7 +11,7 @@ PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code
     "table1_experiments": (cells("experiments"), TRAIN_CODE),
     "table1_tuning": (existing(cells("tuning")), None),
     "table1_ablation": (existing(cells("ablation")), None),
-    "figure2": (F2_RUNS, GRADIENT_CODE),
+    "figure2": (F2_RUNS, TRAIN_CODE),
     "table2": (T2_RUNS, MNIST_CODE),
     "table2_tuning": (existing(T2_TUNING_RUNS), None),
 }
