@@ -63,9 +63,9 @@ def runs_pattern(runs, prefix: str) -> str:
     """A regular expression for the paths under ``prefix`` outside every run folder of ``runs``
     (a trie of the folders, so matching costs the path's length, not the number of runs)."""
     trie: dict = {}
-    for p in runs:
+    for p in runs:   # string operations: thousands of paths, each time the workflow is parsed
         node = trie
-        for part in Path(p).parent.relative_to(prefix).parts:
+        for part in p.removeprefix(prefix).split("/")[:-1]:
             node = node.setdefault(part, {})
 
     def alternatives(node: dict) -> str:
