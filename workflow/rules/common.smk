@@ -32,12 +32,6 @@ def cells(study):
             for p in run_paths(study, setting, dataset, arch, depth)]
 
 
-def optional(path):
-    """Stage outputs (ablation, searches) join the report when they exist, without forcing the
-    expensive stage to run."""
-    return [path] if Path(path).exists() else []
-
-
 def figure2_runs(network, file=METRICS, seeds=None):
     return [figure2_run(R, network, i, file) for i in range(seeds or config["figure2"]["n_seeds"])]
 
@@ -55,8 +49,9 @@ def mnist_runs(study, settings, columns, depths, n_seeds):
 
 
 def existing(paths):
-    """Runs of a stage that chooses settings (tuning, ablation): their wall time joins the
-    provenance when they exist, without forcing the stage to run."""
+    """The outputs and runs of a stage that chooses settings or only diagnoses (tuning, ablation,
+    probes): they join the reports and the provenance when they exist, without forcing the
+    expensive stage to run."""
     return [p for p in paths if Path(p).exists()]
 
 

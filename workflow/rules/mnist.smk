@@ -132,7 +132,7 @@ rule tuning_table2:
 rule report_table2:
     """paper/: Table 2 and, once the tuning stage has run, its search, in one committed report."""
     input:
-        tables=[f"{R}/tables/table2.md"] + optional(f"{R}/tables/table2_tuning.md"),
+        tables=[f"{R}/tables/table2.md"] + existing([f"{R}/tables/table2_tuning.md"]),
         figures=[],
         runs=T2_RUNS,
         code=REPORT_CODE + [f"{SRC}staleness.py"],

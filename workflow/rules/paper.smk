@@ -104,11 +104,11 @@ rule paper_statistics:
     input:
         data=[f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv",
                                               "table1_experiments_runs.csv")],
-        search=optional(f"{P}/data/table1_tuning_runs.csv"),  # written by `snakemake tuning`
+        search=existing([f"{P}/data/table1_tuning_runs.csv"]),  # written by `snakemake tuning`
         # The tuned protocols' settings, and the probes when they have run
         # (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
-        chosen=optional(config["table1"]["tuned"]) + optional(config["table2"]["tuned"]),
-        probes=[p for name, f in PROBES.items() for p in optional(f"{P}/probes/{name}/data/{f}")],
+        chosen=existing([config["table1"]["tuned"], config["table2"]["tuned"]]),
+        probes=existing([f"{P}/probes/{name}/data/{f}" for name, f in PROBES.items()]),
         spec="config/claims.yaml",
         code=DATA_CODE + ["config/paper_values.yaml"],
     output:

@@ -111,8 +111,7 @@ rule report_table1:
     one committed report with the provenance of its runs."""
     input:
         tables=[f"{R}/tables/table1.md", f"{R}/tables/table1_experiments.md"]
-        + optional(f"{R}/tables/table1_ablation.md")
-        + optional(f"{R}/tables/table1_tuning.md"),
+        + existing([f"{R}/tables/table1_ablation.md", f"{R}/tables/table1_tuning.md"]),
         figures=[f"{P}/figures/figure1.png"],
         data=[f"{R}/tables/table1_cells.csv"],
         runs=cells("table1") + cells("experiments"),
