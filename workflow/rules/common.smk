@@ -84,9 +84,6 @@ def certify_sample(stage, file=METRICS):
             for column in T2_COLUMNS for depth in config["table2"]["depths"] for i in spec["seeds"]]
 
 
-
-
-
 def no_such_run(w):
     """Rule unknown_run's error (rules/unknown_run.smk): the first part of its path outside every
     grid, with the values there; a protocol whose choice file its stage has not written yet is in no grid."""

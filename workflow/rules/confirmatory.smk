@@ -25,7 +25,8 @@ CF_TABLE2_RUNS = {setting: [cell_run(R, CF_STUDY, setting, "mnist", column, dept
                             for i in range(CF_SEEDS["table2"]) for column in T2["archs"] for depth in T2["depths"]]
                   for setting in CF.table2_protocols(CP)}
 # Every run the analysis needs: Table 2's secondary protocol runs as far as the budget goes, outside it.
-CF_ANALYSED = [p for group in CF.GROUPS for p in CF_RUNS[group]] + CF_TABLE2_RUNS[CF.table2_protocols(CP)[0]]
+CF_2D_RUNS = [p for group in CF.GROUPS for p in CF_RUNS[group]]   # Table 1, the controls, Figure 2
+CF_ANALYSED = CF_2D_RUNS + CF_TABLE2_RUNS[CF.table2_protocols(CP)[0]]
 PILOT = [f"resources/pilot/{CP['power']['pilot_commit']}/{name}" for name in CF.PILOT_FILES]
 
 
@@ -148,7 +149,7 @@ rule power:
 rule confirmatory_data:
     """{report_dir}/data: every confirmatory 2-D run (Table 1, controls, Figure 2) and the check of its record."""
     input:
-        runs=[p for group in CF.GROUPS for p in CF_RUNS[group]],
+        runs=CF_2D_RUNS,
         protocol=CONFIRMATORY,
         code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"],
     output:

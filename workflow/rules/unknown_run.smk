@@ -1,6 +1,6 @@
 # Every run of every grid of this config; a target in any other run folder goes to rule unknown_run.
 ALL_RUNS = ([p for study in S.STUDIES for p in cells(study)] + F2_RUNS + T2_RUNS + T2_TUNING_RUNS
-            + [p for group in CF.GROUPS for p in CF_RUNS[group]] + [p for runs in CF_TABLE2_RUNS.values() for p in runs])
+            + CF_2D_RUNS + [p for runs in CF_TABLE2_RUNS.values() for p in runs])
 
 
 rule unknown_run:
