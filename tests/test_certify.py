@@ -124,6 +124,9 @@ def test_every_sample_lies_in_its_grid_and_a_stray_one_is_named(config):
                                              cells={"swiss_roll": [5]})
     problems = " ".join(sample_problems(config, "confirmatory"))
     assert all(bad in problems for bad in ("'papr'", "'MS9'", "[5]")), problems
+    config["certify"]["confirmatory_table2"] = {"seeds": [0, 10], "tolerance": {"train_acc": 0, "test_acc": 0}}
+    assert sample_problems(config, "confirmatory_table2") == [
+        "config key 'certify.confirmatory_table2.seeds' has [10]: each below the protocol's Table 2 seeds (10)"]
 
 
 def test_the_confirmatory_sample_is_compared_with_the_committed_runs():
@@ -134,3 +137,4 @@ def test_the_confirmatory_sample_is_compared_with_the_committed_runs():
     test = diffs[diffs["metric"] == "test_acc"]
     assert len(test) == len(sample) and test["difference"].round(6).eq(0.1).all()
     assert (diffs.loc[diffs["metric"] == "train_acc", "difference"] == 0).all()
+

@@ -49,9 +49,14 @@ STAGES = {
     # The confirmatory 2-D runs (Table 1's protocols, the controls, Figure 2's networks): accuracies.
     "confirmatory": ("confirmatory_runs.csv", ["group", "setting", "dataset", "arch", "depth", "seed_index"],
                      {"train_acc": "points", "test_acc": "points"}),
+    # Table 2's confirmatory runs (MNIST, the primary protocol): their own training code.
+    "confirmatory_table2": ("confirmatory_table2_runs.csv", ["group", "setting", "dataset", "arch", "depth",
+                                                             "seed_index"], {"train_acc": "points", "test_acc": "points"}),
 }
+CONFIRMATORY_STAGES = ("confirmatory", "confirmatory_table2")
 # Where a stage's committed runs' commits and training code are recorded (under {report_dir}/data).
-PROVENANCE = {**{stage: f"stages/{stage}.csv" for stage in STAGES}, "confirmatory": "confirmatory_check.csv"}
+PROVENANCE = {**{stage: f"stages/{stage}.csv" for stage in STAGES},
+              **{stage: f"{stage}_check.csv" for stage in CONFIRMATORY_STAGES}}
 # Metrics of a whole run in a file of one row per tracked layer: compared once per run.
 RUN_METRICS = {"figure2": (["network", "seed_index"], {"test_acc", "train_loss", "stall_iteration"})}
 # Values are compared to 6 significant digits, what the committed files keep (hdnn.collect).
@@ -79,6 +84,13 @@ def sample_problems(config: dict, stage: str) -> list[str]:
         names = [net["name"] for net in CF.figure2_networks(config, protocol).values()]
         problems += [f"config key 'certify.confirmatory.networks' names {n!r}: one of {', '.join(names)}"
                      for n in spec["networks"] if n not in names]
+    elif stage == "confirmatory_table2":
+        from hdnn import confirmatory as CF
+        n = CF.n_seeds(config, CF.load(config["confirmatory"]))["table2"]
+        seeds = [i for i in spec["seeds"] if i >= n]
+        if seeds:
+            problems.append(f"config key 'certify.confirmatory_table2.seeds' has {seeds}: each below the "
+                            f"protocol's Table 2 seeds ({n})")
     elif stage == "table2":
         seeds = [i for i in spec["seeds"] if i >= config["table2"]["n_seeds"]]
         if seeds:
@@ -98,7 +110,7 @@ def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | 
     if stage == "figure2":
         from hdnn.figure2 import gradients_summary
         return gradients_summary(paths, None, window, threshold)
-    if stage == "confirmatory":
+    if stage in CONFIRMATORY_STAGES:
         from hdnn import confirmatory as CF
         return CF.runs_frame(paths, CF.load())
     raise ValueError(f"stage={stage!r} is not allowed: one of {', '.join(STAGES)}")

@@ -6,6 +6,7 @@
 CERT = config.get("certify", {})
 CERTIFY_CODE = list(dict.fromkeys([f"{SRC}certify.py", f"{SRC}staleness.py", f"{SRC}provenance.py", f"{SRC}confirmatory.py"]
                                   + FIGURE2_CODE + TABLE2_CODE))
+CERT_CODE = {"confirmatory": TRAIN_CODE, "confirmatory_table2": MNIST_CODE}   # the others: their report's
 
 
 rule certify_stage:
@@ -24,7 +25,7 @@ rule certify_stage:
         # The committed records, read as such: as inputs they would be remade from every run.
         committed=lambda w: f"{P}/data/{CS.STAGES[w.stage][0]}",
         stage_provenance=lambda w: f"{P}/data/{CS.PROVENANCE[w.stage]}",
-        train_code=lambda w: TRAIN_CODE if w.stage == "confirmatory" else PAPER_STAGES[w.stage][1],
+        train_code=lambda w: CERT_CODE.get(w.stage) or PAPER_STAGES[w.stage][1],
         tolerance=lambda w: CERT[w.stage]["tolerance"],
         stall=F2["stall"],
     conda:

@@ -80,6 +80,9 @@ def certify_sample(stage, file=METRICS):
         networks = {s: CF_SETTINGS["figure2"][s] for s, net in CF_FIGURE2.items() if net["name"] in spec["networks"]}
         return (settings_runs(CF_STUDY, {p: cells for p in spec["protocols"]}, CF_SEEDS["table1"], file)
                 + settings_runs(CF_STUDY, networks, CF_SEEDS["figure2"], file))
+    if stage == "confirmatory_table2":
+        return [cell_run(R, CF_STUDY, CF.table2_protocols(CP)[0], "mnist", column, depth, i, file)
+                for i in spec["seeds"] for column in T2["archs"] for depth in T2["depths"]]
     return [mnist_run(R, "table2", protocol, column, depth, i, file) for protocol in spec["protocols"]
             for column in T2_COLUMNS for depth in config["table2"]["depths"] for i in spec["seeds"]]
 
