@@ -138,3 +138,13 @@ def test_the_confirmatory_sample_is_compared_with_the_committed_runs():
     assert len(test) == len(sample) and test["difference"].round(6).eq(0.1).all()
     assert (diffs.loc[diffs["metric"] == "train_acc", "difference"] == 0).all()
 
+
+
+def test_the_confirmatory_table2_sample_is_compared_with_the_committed_runs():
+    runs = pd.read_csv(ROOT / "paper" / "data" / STAGES["confirmatory_table2"][0])
+    sample = runs[runs["seed_index"] == 0]
+    moved = sample.assign(train_acc=sample["train_acc"] - 0.002)
+    diffs = differences("confirmatory_table2", runs, moved)
+    train = diffs[diffs["metric"] == "train_acc"]
+    assert len(train) == 10 and train["difference"].round(6).eq(-0.2).all()
+    assert (diffs.loc[diffs["metric"] == "test_acc", "difference"] == 0).all()

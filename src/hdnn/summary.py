@@ -132,6 +132,7 @@ def section(data: Path, protocol: dict, prose) -> list[str]:
     return ["## Summary: the confirmatory verdicts", "",
             *prose("confirmatory", runs=len(runs), table1=counts.get("table1", 0),
                    control=counts.get("control", 0), figure2=counts.get("figure2", 0),
+                   table2=counts.get("table2", 0), seeds_t2=protocol["n_seeds"]["table2"],
                    seeds1=protocol["n_seeds"]["table1"], seeds2=protocol["n_seeds"]["figure2"],
                    seeds_control=protocol["n_seeds"]["control"]), "",
             _summary_table(ep, protocol, read_data(data, "power.csv")), "",
