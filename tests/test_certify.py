@@ -139,7 +139,6 @@ def test_the_confirmatory_sample_is_compared_with_the_committed_runs():
     assert (diffs.loc[diffs["metric"] == "train_acc", "difference"] == 0).all()
 
 
-
 def test_the_confirmatory_table2_sample_is_compared_with_the_committed_runs():
     runs = pd.read_csv(ROOT / "paper" / "data" / STAGES["confirmatory_table2"][0])
     sample = runs[runs["seed_index"] == 0]

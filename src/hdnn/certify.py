@@ -84,18 +84,15 @@ def sample_problems(config: dict, stage: str) -> list[str]:
         names = [net["name"] for net in CF.figure2_networks(config, protocol).values()]
         problems += [f"config key 'certify.confirmatory.networks' names {n!r}: one of {', '.join(names)}"
                      for n in spec["networks"] if n not in names]
-    elif stage == "confirmatory_table2":
-        from hdnn import confirmatory as CF
-        n = CF.n_seeds(config, CF.load(config["confirmatory"]))["table2"]
+    elif stage in ("table2", "confirmatory_table2"):   # seeds of every column and depth
+        if stage == "table2":
+            n, bound = config["table2"]["n_seeds"], "table2.n_seeds"
+        else:
+            from hdnn import confirmatory as CF
+            n, bound = CF.n_seeds(config, CF.load(config["confirmatory"]))["table2"], "the protocol's Table 2 seeds"
         seeds = [i for i in spec["seeds"] if i >= n]
         if seeds:
-            problems.append(f"config key 'certify.confirmatory_table2.seeds' has {seeds}: each below the "
-                            f"protocol's Table 2 seeds ({n})")
-    elif stage == "table2":
-        seeds = [i for i in spec["seeds"] if i >= config["table2"]["n_seeds"]]
-        if seeds:
-            problems.append(f"config key 'certify.table2.seeds' has {seeds}: each below table2.n_seeds "
-                            f"({config['table2']['n_seeds']})")
+            problems.append(f"config key 'certify.{stage}.seeds' has {seeds}: each below {bound} ({n})")
     return problems
 
 
