@@ -25,11 +25,11 @@ def copy_repo(dst: Path) -> Path:
     return dst
 
 
-def run_snakemake(cwd: Path, *args: str, check: bool = True, timeout: float | None = None
-                  ) -> subprocess.CompletedProcess:
+def run_snakemake(cwd: Path, *args: str, check: bool = True, timeout: float | None = None,
+                  env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True,
+                              text=True, timeout=timeout, env={**os.environ, **env} if env else None)
     except subprocess.TimeoutExpired:
         pytest.fail(f"snakemake {' '.join(args)} ran out of its {timeout} s")
     if check and proc.returncode != 0:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from hdnn import blocks
 from hdnn.blocks import ARCHS, make_block
 
 CASES = [(2, 1, 0.3), (4, 3, 0.1), (6, 5, 0.05), (8, 2, 0.4)]
@@ -219,3 +220,8 @@ def test_cuda_matches_cpu(arch):
     blk = make_block(arch, nf=4, depth=4, h=0.2).double()
     y0 = torch.randn(5, 4, dtype=torch.float64)
     torch.testing.assert_close(blk.cuda()(y0.cuda()).cpu(), blk.cpu()(y0))
+
+
+def test_make_block_builds_exactly_the_catalog_s_architectures():
+    """hdnn.catalog names the blocks for the torch-free workflow; it must name what blocks builds."""
+    assert sorted(blocks._CLASSES) == sorted(ARCHS)

@@ -8,9 +8,8 @@ from snakemake.cli import parse_config
 from snakemake.utils import update_config
 
 from conftest import ROOT, copy_repo, run_snakemake
-from hdnn.blocks import ARCHS
+from hdnn.catalog import ARCHS, IDX_FILES
 from hdnn.config_check import CONFIG_FILES, ConfigError, check_config, merge_config, select_experiments
-from hdnn.mnist import IDX_FILES
 
 def load(*extra: str, overrides: dict | None = None) -> dict:
     config = merge_config([*CONFIG_FILES, *(f"config/{e}" for e in extra)])

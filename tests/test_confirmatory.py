@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from hdnn import confirmatory as CF
-from hdnn.mnist import IDX_FILES
+from hdnn.catalog import IDX_FILES
 from hdnn.staleness import check as check_reports
 
 from conftest import ROOT, copy_repo, run_snakemake

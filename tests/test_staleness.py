@@ -7,7 +7,8 @@ import subprocess
 import pytest
 
 from hdnn.provenance import write_json
-from hdnn.staleness import MNIST_CODE, ROOT, TRAIN_CODE, check, code_digest, provenance_lines, review
+from hdnn.provenance import MNIST_CODE, ROOT, TRAIN_CODE, code_digest
+from hdnn.staleness import check, provenance_lines, review
 
 CHECKED_REPORTS = ("table1_report.md", "figure2_report.md", "replication.md")
 
@@ -199,4 +200,4 @@ def _hdnn_imports(module: str, seen=None) -> set[str]:
 def test_the_training_code_holds_every_module_its_training_module_imports(module, code):
     """A change to any module a run's training imports changes the digest and reruns the runs."""
     missing = {f"src/hdnn/{m}.py" for m in _hdnn_imports(module)} - set(code)
-    assert not missing, f"add {sorted(missing)} to hdnn.staleness's list"
+    assert not missing, f"add {sorted(missing)} to hdnn.provenance's list"

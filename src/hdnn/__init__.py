@@ -1,7 +1,8 @@
 """Hamiltonian deep neural networks (Galimberti, Xu, Ferrari Trecate, L4DC 2021), replicated.
 
-The networks are in hdnn.blocks; importing the package loads nothing else. The collector, the
-statistics and the plots run without torch; config_check, reporting (so table1, table2 and
-replication) and figure_data still import it, through hdnn.blocks' constants."""
+The networks are in hdnn.blocks; importing the package loads nothing else. The workflow's
+definition, the config check, the collector, the statistics, the reports and the plots run
+without torch (the grid's names are in hdnn.catalog); training and the figures drawn from
+trained networks need it."""
 
 __version__ = "0.1.0"

@@ -17,8 +17,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from hdnn.blocks import SPLIT_ARCHS
-from hdnn.mnist import IDX_FILES
+from hdnn.catalog import IDX_FILES, SPLIT_ARCHS
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"

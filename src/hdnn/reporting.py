@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from hdnn.blocks import ARCHS
+from hdnn.catalog import ARCHS
 
 
 def paper_order(archs) -> list[str]:

@@ -1,4 +1,4 @@
-from hdnn.data import DATASETS
+from hdnn.catalog import DATASETS
 
 
 rule data_2d:

@@ -5,7 +5,7 @@
 import re
 
 from hdnn.costs import mnist_runtime_min
-from hdnn.mnist import IDX_FILES
+from hdnn.catalog import IDX_FILES
 
 T2 = config["table2"]
 T2_COLUMNS = S.table2_columns(config)

@@ -2,7 +2,7 @@
 # A run's folder: {results_dir}/runs/{study}/{setting}/{dataset}/{arch}/depth{depth}/seed{i}/
 import re
 
-from hdnn.blocks import ARCHS
+from hdnn.catalog import ARCHS
 
 
 for _study in S.STUDIES:
