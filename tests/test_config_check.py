@@ -58,6 +58,8 @@ BAD = [
      "'figure2.networks[0].time_invariant' is missing"),
     ({"tuning": {"start": "tuned"}}, "'tuning.start' = 'tuned'"),
     ({"mnist": {"allow_download": "maybe"}}, "'mnist.allow_download' = 'maybe' is not allowed: expected boolean"),
+    ({"diagnostics": {"stages": ["tunin"]}}, "'diagnostics.stages[0]' = 'tunin' is not allowed"),
+    ({"diagnostics": {"probes": ["fc_bias_zero"]}}, "'diagnostics.probes' names 'fc_bias_zero': one of"),
     ({"experiments": {"runs": {"x": {"protocol": "code", "settings": {}, "why": "y",
                                      "cells": {"swiss_roll": {"H3": [4]}}}}}}, "'H3'"),
 ]

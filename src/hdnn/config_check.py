@@ -216,6 +216,13 @@ def load_config(root: Path = ROOT, files=CONFIG_FILES) -> dict:
     return select_experiments(check_config(merge_config(files, root)))
 
 
+def _diagnostics_problems(config: dict) -> list[str]:
+    from hdnn.collect import PROBES   # the probes whose data the claims read
+
+    return [f"config key 'diagnostics.probes' names {name!r}: one of {', '.join(PROBES)}"
+            for name in config["diagnostics"]["probes"] if name not in PROBES]
+
+
 def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """The config, its --config strings coerced; ``ConfigError`` naming every problem's key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
@@ -223,7 +230,8 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     problems = schema_problems(config, schema)
     if not problems:  # the cross-field checks rely on the shapes the schema guarantees
         problems = (_figure2_problems(config) + _source_dir_problems(config)
-                    + _nf_problems(config) + _table2_problems(config) + _experiments_problems(config))
+                    + _nf_problems(config) + _table2_problems(config) + _experiments_problems(config)
+                    + _diagnostics_problems(config))
     if problems:
         more = len(problems) - MAX_PROBLEMS
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems[:MAX_PROBLEMS])

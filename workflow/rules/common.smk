@@ -6,11 +6,6 @@ def run_paths(study, setting, dataset, arch, depth):
     return [cell_run(R, study, setting, dataset, arch, depth, i) for i in range(S.n_seeds(config, study))]
 
 
-def missing_protocols():
-    """Table 1's protocols that wait for their stage (tuned: the tuning search)."""
-    return {"tuned": config["table1"]["tuned"]} if "tuned" not in S.table1_protocols(config) else {}
-
-
 def in_table1(cells):
     """Cells (dataset → arch → depths) within Table 1's configured grid: an experiment explains
     Table 1 cells, so one outside the grid (e.g. in the smoke grid) is not run."""
@@ -48,11 +43,22 @@ def mnist_runs(study, settings, columns, depths, n_seeds):
             for s in settings for c in columns for d in depths for i in range(n_seeds)]
 
 
-def existing(paths):
-    """The outputs and runs of a stage that chooses settings or only diagnoses (tuning, ablation,
-    probes): they join the reports and the provenance when they exist, without forcing the
-    expensive stage to run."""
-    return [p for p in paths if Path(p).exists()]
+def diagnostic(stage, paths):
+    """A stage that chooses settings or only diagnoses (config `diagnostics.stages`): listed, its
+    files are inputs of the reports (made if missing); not listed, none."""
+    return paths if stage in config["diagnostics"]["stages"] else []
+
+
+def probe_data(w):
+    """The probes' data the claims use (config `diagnostics.probes`): made by their own configs,
+    so a missing one stops the workflow with what to run."""
+    paths = {name: f"{P}/probes/{name}/data/{PROBES[name]}" for name in config["diagnostics"]["probes"]}
+    missing = [(name, p) for name, p in paths.items() if not Path(p).is_file()]
+    if missing:
+        raise ValueError("; ".join(f"probe {name}: {p} is missing: run the config/probes/ file whose "
+                                   f"report_dir is {P}/probes/{name} (its first lines give the command), "
+                                   f"or drop {name} from config key diagnostics.probes" for name, p in missing))
+    return list(paths.values())
 
 
 def mnist_root(files):
@@ -89,11 +95,5 @@ def certify_sample(stage, file=METRICS):
 
 def no_such_run(w):
     """Rule unknown_run's error (rules/unknown_run.smk): the first part of its path outside every
-    grid, with the values there; a protocol whose choice file its stage has not written yet is in no grid."""
-    target = f"{R}/runs/{w.path}"
-    waiting = [(f"{R}/runs/table1/{p}/", f, "tuning") for p, f in missing_protocols().items()]
-    if "tuned" not in S.table2_protocols(config):
-        waiting.append((f"{R}/runs/table2/tuned/", T2["tuned"], "tuning_table2"))
-    hint = "".join(f"; that protocol joins once {f} exists (snakemake --cores all {stage})"
-                   for folder, f, stage in waiting if target.startswith(folder))
-    raise ValueError(unknown_run(target, ALL_RUNS) + hint)
+    grid, with the values there."""
+    raise ValueError(unknown_run(f"{R}/runs/{w.path}", ALL_RUNS))

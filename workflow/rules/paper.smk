@@ -9,11 +9,11 @@ from hdnn.collect import PROBES, STATISTICS_FILES
 PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code its provenance marker covers, or None)
     "table1": (cells("table1"), TRAIN_CODE),
     "table1_experiments": (cells("experiments"), TRAIN_CODE),
-    "table1_tuning": (existing(cells("tuning")), None),
-    "table1_ablation": (existing(cells("ablation")), None),
+    "table1_tuning": (diagnostic("tuning", cells("tuning")), None),
+    "table1_ablation": (diagnostic("ablation", cells("ablation")), None),
     "figure2": (F2_RUNS, TRAIN_CODE),
     "table2": (T2_RUNS, MNIST_CODE),
-    "table2_tuning": (existing(T2_TUNING_RUNS), None),
+    "table2_tuning": (diagnostic("tuning_table2", T2_TUNING_RUNS), None),
 }
 # The collector (runs → data/) and what it imports.
 DATA_CODE = [f"{SRC}{f}" for f in ("collect.py", "runs.py", "staleness.py", "costs.py", "claims.py",
@@ -104,11 +104,10 @@ rule paper_statistics:
     input:
         data=[f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "gradients_summary.csv",
                                               "table1_experiments_runs.csv")],
-        search=existing([f"{P}/data/table1_tuning_runs.csv"]),  # written by `snakemake tuning`
-        # The tuned protocols' settings, and the probes when they have run
-        # (config/probes/NAME.yaml → {report_dir}/probes/NAME/).
-        chosen=existing([config["table1"]["tuned"], config["table2"]["tuned"]]),
-        probes=existing([f"{P}/probes/{name}/data/{f}" for name, f in PROBES.items()]),
+        search=diagnostic("tuning", [f"{P}/data/table1_tuning_runs.csv"]),  # written by `snakemake tuning`
+        # The tuned protocols' settings, and the probes (config/probes/*.yaml → {report_dir}/probes/NAME/).
+        chosen=[config["table1"]["tuned"], config["table2"]["tuned"]],
+        probes=probe_data,
         spec="config/claims.yaml",
         code=DATA_CODE + ["config/paper_values.yaml"],
     output:

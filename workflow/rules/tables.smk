@@ -12,8 +12,6 @@ rule table1:
                      category="Table 1", subcategory="Per cell"),
     log:
         f"{R}/logs/tables/table1.log",
-    params:
-        missing=missing_protocols(),
     conda:
         CONDA_ENV
     script:
@@ -111,7 +109,7 @@ rule report_table1:
     one committed report with the provenance of its runs."""
     input:
         tables=[f"{R}/tables/table1.md", f"{R}/tables/table1_experiments.md"]
-        + existing([f"{R}/tables/table1_ablation.md", f"{R}/tables/table1_tuning.md"]),
+        + diagnostic("ablation", [f"{R}/tables/table1_ablation.md"]) + diagnostic("tuning", [f"{R}/tables/table1_tuning.md"]),
         figures=[f"{P}/figures/figure1.png"],
         data=[f"{R}/tables/table1_cells.csv"],
         runs=cells("table1") + cells("experiments"),
