@@ -27,13 +27,14 @@ test-all: env
 replicate: env
 	$(VENV)/bin/snakemake --cores $(CORES)
 
-# Runs longer than a session (Table 2's confirmatory MNIST runs): `make keep` copies their finished
-# records (metrics.json, log, benchmark; not the weights) from results/ into $(FINISHED), committed.
-# In a fresh clone `make resume` fetches MNIST, then copies them back, newer than their inputs, so
-# Snakemake trains only the runs still missing (the record check still applies).
+# Runs longer than a session (the MNIST runs: Table 2's and its confirmatory ones): `make keep` copies
+# their finished records (metrics.json, log, benchmark; not the weights) from results/ into
+# $(FINISHED), committed. In a fresh clone `make resume` fetches MNIST, then copies them back, newer
+# than their inputs, so Snakemake trains only the runs still missing (the record check still applies).
 FINISHED := resources/finished
 keep:
-	cd results && find runs/confirmatory -path '*/mnist/*' -name metrics.json | while read -r m; do \
+	cd results && find runs/confirmatory runs/table2 -name metrics.json \( -path 'runs/confirmatory/*/mnist/*' \
+		-o -path 'runs/table2/*' \) 2>/dev/null | while read -r m; do \
 		rel=$${m#runs/}; rel=$${rel%/metrics.json}; \
 		for f in $$m logs/runs/$$rel.log benchmarks/$$rel.tsv; do \
 			mkdir -p ../$(FINISHED)/$$(dirname $$f) && cp $$f ../$(FINISHED)/$$f || exit 1; done; done
