@@ -20,7 +20,7 @@ from hdnn import claims as C
 from hdnn import controls
 from hdnn import settings as S
 from hdnn.costs import BENCHMARK_COLUMNS, read_benchmarks
-from hdnn.runs import CLAIMS_FILE, collect_runs, read_data, read_record
+from hdnn.runs import CLAIMS_FILE, PROBES, collect_runs, read_data, read_record
 from hdnn.selection import best_settings
 from hdnn.staleness import ROOT, training_code_digest
 
@@ -144,10 +144,6 @@ def write_statistics(data_dir: str | Path, cfg: dict, spec_path: str | Path = CL
               **settings_tables(cfg)}
     for name, frame in frames.items():
         frame.to_csv(data / name, index=False)
-
-
-# Probes whose committed summaries the statistics read (config/probes/NAME.yaml → paper/probes/NAME/).
-PROBES = {"paper_protocol_validation": "table1_tuning_runs.csv", "fc_bias_zeros": "gradients_summary.csv"}
 
 
 def probe(data: Path, name: str) -> pd.DataFrame | None:

@@ -18,6 +18,7 @@ import jsonschema
 import yaml
 
 from hdnn.catalog import IDX_FILES, SPLIT_ARCHS
+from hdnn.runs import PROBES
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "workflow" / "schemas" / "config.schema.yaml"
@@ -217,8 +218,6 @@ def load_config(root: Path = ROOT, files=CONFIG_FILES) -> dict:
 
 
 def _diagnostics_problems(config: dict) -> list[str]:
-    from hdnn.collect import PROBES   # the probes whose data the claims read
-
     return [f"config key 'diagnostics.probes' names {name!r}: one of {', '.join(PROBES)}"
             for name in config["diagnostics"]["probes"] if name not in PROBES]
 

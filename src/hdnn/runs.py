@@ -25,6 +25,8 @@ METRICS = "metrics.json"
 MODEL = "model.pt"   # a run's trained weights, beside its metrics.json (hdnn.train, hdnn.mnist_train)
 PAPER_VALUES = ROOT / "config" / "paper_values.yaml"
 CLAIMS_FILE = ROOT / "config" / "claims.yaml"
+# Probes whose committed summaries the statistics read (config/probes/*.yaml → {report_dir}/probes/NAME/data/).
+PROBES = {"paper_protocol_validation": "table1_tuning_runs.csv", "fc_bias_zeros": "gradients_summary.csv"}
 RUN_KEYS = ("study", "setting", "dataset", "arch", "depth", "seed_index", "seed", "diverged",
             "train_acc", "train_loss", "test_acc", "test_loss", "val_acc", "val_loss",
             "wall_time_s", "params_per_layer", "device")

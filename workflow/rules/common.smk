@@ -38,6 +38,13 @@ def settings_runs(study, cells_by_setting, n_seeds, file=METRICS):
             for arch, depths in per_arch.items() for depth in depths for i in range(n_seeds)]
 
 
+def confirmatory_table2_runs(setting, seeds, file=METRICS):
+    """Table 2's confirmatory runs of one protocol, seed by seed, so that runs stopped by the budget
+    leave whole seeds of every cell."""
+    return [cell_run(R, CF_STUDY, setting, "mnist", column, depth, i, file)
+            for i in seeds for column in T2["archs"] for depth in T2["depths"]]
+
+
 def mnist_runs(study, settings, columns, depths, n_seeds):
     return [mnist_run(R, study, s, c, d, i)
             for s in settings for c in columns for d in depths for i in range(n_seeds)]
@@ -87,8 +94,7 @@ def certify_sample(stage, file=METRICS):
         return (settings_runs(CF_STUDY, {p: cells for p in spec["protocols"]}, CF_SEEDS["table1"], file)
                 + settings_runs(CF_STUDY, networks, CF_SEEDS["figure2"], file))
     if stage == "confirmatory_table2":
-        return [cell_run(R, CF_STUDY, CF.table2_protocols(CP)[0], "mnist", column, depth, i, file)
-                for i in spec["seeds"] for column in T2["archs"] for depth in T2["depths"]]
+        return confirmatory_table2_runs(CF.table2_protocols(CP)[0], spec["seeds"], file)
     return [mnist_run(R, "table2", protocol, column, depth, i, file) for protocol in spec["protocols"]
             for column in T2_COLUMNS for depth in config["table2"]["depths"] for i in spec["seeds"]]
 

@@ -20,9 +20,7 @@ CF_SETTINGS = {  # group → its settings (the wildcard's values) and their cell
 
 CF_SEEDS = CF.n_seeds(config, CP)   # the protocol's, or fewer on a smoke grid (confirmatory_max_seeds)
 CF_RUNS = {group: settings_runs(CF_STUDY, CF_SETTINGS[group], CF_SEEDS[group]) for group in CF.GROUPS}
-# Seed by seed, so that runs stopped by the budget leave whole seeds of every cell.
-CF_TABLE2_RUNS = {setting: [cell_run(R, CF_STUDY, setting, "mnist", column, depth, i)
-                            for i in range(CF_SEEDS["table2"]) for column in T2["archs"] for depth in T2["depths"]]
+CF_TABLE2_RUNS = {setting: confirmatory_table2_runs(setting, range(CF_SEEDS["table2"]))
                   for setting in CF.table2_protocols(CP)}
 # Every run the analysis needs: Table 2's secondary protocol runs as far as the budget goes, outside it.
 CF_2D_RUNS = [p for group in CF.GROUPS for p in CF_RUNS[group]]   # Table 1, the controls, Figure 2

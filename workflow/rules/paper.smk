@@ -3,7 +3,8 @@
 # {report_dir}/replication.md rendered from that folder, the config and the report's prose
 # (workflow/report/replication/) alone (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
-from hdnn.collect import PROBES, STATISTICS_FILES
+from hdnn.collect import STATISTICS_FILES
+from hdnn.runs import PROBES
 
 
 PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code its provenance marker covers, or None)
