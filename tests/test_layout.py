@@ -1,8 +1,11 @@
-"""The layout shows the architecture: each workflow script is named after the rule it serves."""
+"""The layout shows the architecture: each workflow script is named after the rule it serves, and
+lists as inputs the code it runs."""
 
 import re
 
 from conftest import ROOT
+from hdnn.provenance import MNIST_CODE, TRAIN_CODE
+from hdnn.staleness import hdnn_imports
 
 # Scripts that serve a family of rules (one job per run, per report page, per kind of record).
 SHARED = {"train_cell", "train_confirmatory", "mnist_run", "report", "confirmatory_data"}
@@ -27,3 +30,31 @@ def test_scripts_are_named_after_their_rules():
     assert not odd, f"rename the script after its rule: {odd}"
     on_disk = {p.stem for p in (ROOT / "workflow" / "scripts").glob("*.py")}
     assert on_disk == set(scripts.values()), f"scripts no rule runs: {on_disk - set(scripts.values())}"
+
+
+# Rules whose output does not depend on their code: MNIST's files are checked by hash whatever fetched them.
+CODE_FREE = {"mnist_data"}
+
+
+def test_every_rule_lists_the_code_its_script_runs(monkeypatch):
+    """A change to any hdnn module a rule's script imports (lazily too) reruns the rule. Training
+    rules list their training code instead, which test_staleness checks against the training
+    module's imports (logging and the record's extra keys are not training)."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.types import OutputSettings, ResourceSettings
+
+    monkeypatch.chdir(ROOT)
+    with SnakemakeApi(OutputSettings()) as api:
+        rules = api.workflow(resource_settings=ResourceSettings(), snakefile=ROOT / "workflow" / "Snakefile",
+                             workdir=ROOT)._workflow.rules
+        missing = {}
+        for rule in rules:
+            inputs = {f for f in rule.input if isinstance(f, str)}
+            if not rule.script or rule.name in CODE_FREE or set(TRAIN_CODE) <= inputs or set(MNIST_CODE) <= inputs:
+                continue
+            script = (ROOT / "workflow" / "rules" / rule.script).resolve()
+            lacking = {f"src/hdnn/{m}.py" for m in hdnn_imports(script)} - inputs
+            if lacking:
+                missing[rule.name] = sorted(lacking)
+    assert len([r for r in rules if r.script]) > 30
+    assert not missing, f"add code_of(<script>) to these rules' inputs: {missing}"

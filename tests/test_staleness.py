@@ -1,14 +1,12 @@
 """The committed reports were made by the training code at HEAD (hdnn.staleness), and the check
 catches a report that was not."""
 
-import ast
 import subprocess
 
 import pytest
 
-from hdnn.provenance import write_json
-from hdnn.provenance import MNIST_CODE, ROOT, TRAIN_CODE, code_digest
-from hdnn.staleness import check, provenance_lines, review
+from hdnn.provenance import MNIST_CODE, ROOT, TRAIN_CODE, code_digest, write_json
+from hdnn.staleness import check, hdnn_imports, provenance_lines, review
 
 CHECKED_REPORTS = ("table1_report.md", "figure2_report.md", "replication.md")
 
@@ -179,25 +177,8 @@ def test_a_certificate_covers_a_module_that_joined_the_training_code(repo):
     assert "no certificate carries it" in check(root / "paper", root)[0]
 
 
-def _hdnn_imports(module: str, seen=None) -> set[str]:
-    """``module`` and every hdnn module it imports, directly or through another."""
-    seen = set() if seen is None else seen
-    seen.add(module)
-    for node in ast.walk(ast.parse((ROOT / "src" / "hdnn" / f"{module}.py").read_text())):
-        names = ([node.module] if isinstance(node, ast.ImportFrom) and node.module else []) + \
-                ([a.name for a in node.names] if isinstance(node, ast.Import) else [])
-        for name in names:
-            if name.startswith("hdnn.") and name.split(".")[1] not in seen:
-                _hdnn_imports(name.split(".")[1], seen)
-        if isinstance(node, ast.ImportFrom) and node.module == "hdnn":
-            for a in node.names:
-                if a.name not in seen:
-                    _hdnn_imports(a.name, seen)
-    return seen
-
-
 @pytest.mark.parametrize("module, code", [("train", TRAIN_CODE), ("mnist_train", MNIST_CODE)])
 def test_the_training_code_holds_every_module_its_training_module_imports(module, code):
     """A change to any module a run's training imports changes the digest and reruns the runs."""
-    missing = {f"src/hdnn/{m}.py" for m in _hdnn_imports(module)} - set(code)
+    missing = {f"src/hdnn/{m}.py" for m in [module, *hdnn_imports(ROOT / "src" / "hdnn" / f"{module}.py")]} - set(code)
     assert not missing, f"add {sorted(missing)} to hdnn.provenance's list"

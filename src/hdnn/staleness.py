@@ -17,6 +17,7 @@ tests/test_staleness.py, the before-stop hook runs the command):
 from __future__ import annotations
 
 import argparse
+import ast
 import csv
 import re
 import subprocess
@@ -27,6 +28,29 @@ from hdnn.provenance import ROOT, code_digest
 from hdnn.runs import read_record
 
 MARKER = re.compile(r"<!-- training-code sha256=(\S+) files=(\S+) -->")
+
+
+def hdnn_imports(path: str | Path, root: Path = ROOT) -> list[str]:
+    """The hdnn modules (names) a Python file imports, directly or through another, lazy imports
+    included: the code a rule's script runs, and what a training list must hold."""
+    seen: set[str] = set()
+    todo = [Path(path)]
+    while todo:
+        tree = ast.parse(todo.pop().read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "hdnn":
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hdnn."):
+                names = [node.module.split(".")[1]]
+            elif isinstance(node, ast.Import):
+                names = [a.name.split(".")[1] for a in node.names if a.name.startswith("hdnn.")]
+            else:
+                continue
+            for name in names:
+                if name not in seen:
+                    seen.add(name)
+                    todo.append(root / "src" / "hdnn" / f"{name}.py")
+    return sorted(seen)
 
 
 def training_code_digest(commits, train_code: list[str], root: Path = ROOT) -> str:

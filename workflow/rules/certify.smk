@@ -4,8 +4,6 @@
 #   snakemake --cores all certify_runs     # the samples alone (the envelope's second target, docs/workflow.md)
 
 CERT = config.get("certify", {})
-CERTIFY_CODE = list(dict.fromkeys([f"{SRC}certify.py", f"{SRC}staleness.py", f"{SRC}provenance.py", f"{SRC}confirmatory.py"]
-                                  + FIGURE2_CODE + TABLE2_CODE))
 CERT_CODE = {"confirmatory": TRAIN_CODE, "confirmatory_table2": MNIST_CODE}   # the others: their report's
 
 
@@ -13,7 +11,7 @@ rule certify_stage:
     input:
         runs=lambda w: certify_sample(w.stage),
         norms=lambda w: certify_sample(w.stage, NORMS_FILE) if w.stage == "figure2" else [],
-        code=CERTIFY_CODE,
+        code=code_of("certify_stage") + ["config/claims.yaml"],
     output:
         summary=f"{P}/data/certificates/{{stage}}.csv",
         runs=f"{P}/data/certificates/{{stage}}_runs.csv",
@@ -38,7 +36,7 @@ rule certify:
     """Stage: every configured stage's certificate, and the page that shows them."""
     input:
         summaries=lambda w: [f"{P}/data/certificates/{stage}.csv" for stage in CERT],
-        code=[f"{SRC}certify.py"],
+        code=code_of("certify"),
     output:
         f"{P}/certificates.md",
     log:

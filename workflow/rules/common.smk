@@ -1,5 +1,11 @@
 # Helpers of the rule files (Snakemake's lint wants functions apart from rules).
 from hdnn.runs import METRICS, MODEL, cell_run, figure2_run, mnist_run, runs_pattern, unknown_run
+from hdnn.staleness import hdnn_imports
+
+
+def code_of(script):
+    """The hdnn modules workflow/scripts/<script>.py runs, directly or through another."""
+    return [f"{SRC}{m}.py" for m in hdnn_imports(Path(workflow.basedir) / "scripts" / f"{script}.py")]
 
 
 def run_paths(study, setting, dataset, arch, depth):

@@ -131,7 +131,7 @@ rule power:
     input:
         protocol=CONFIRMATORY,
         pilot=PILOT,
-        code=[f"{SRC}power.py", f"{SRC}confirmatory.py"],
+        code=code_of("power"),
     output:
         f"{P}/data/power.csv",
     log:
@@ -149,7 +149,7 @@ rule confirmatory_data:
     input:
         runs=CF_2D_RUNS,
         protocol=CONFIRMATORY,
-        code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"],
+        code=code_of("confirmatory_data"),
     output:
         runs=f"{P}/data/{CF.DATA_FILES[0][0]}",
         check=f"{P}/data/{CF.DATA_FILES[0][1]}",
@@ -168,7 +168,7 @@ rule confirmatory_table2_data:
     input:
         runs=CF_TABLE2_RUNS[CF.table2_protocols(CP)[0]],
         protocol=CONFIRMATORY,
-        code=[f"{SRC}confirmatory.py", f"{SRC}staleness.py"],
+        code=code_of("confirmatory_data"),
     output:
         runs=f"{P}/data/{CF.DATA_FILES[1][0]}",
         check=f"{P}/data/{CF.DATA_FILES[1][1]}",
@@ -187,7 +187,7 @@ rule confirmatory_gradients:
     input:
         runs=CF_RUNS["figure2"],
         norms=settings_runs(CF_STUDY, CF_SETTINGS["figure2"], CF_SEEDS["figure2"], NORMS_FILE),
-        code=[f"{SRC}confirmatory.py"] + FIGURE2_CODE,
+        code=code_of("confirmatory_gradients"),
     output:
         f"{P}/data/confirmatory_gradients.csv.gz",
     log:
@@ -210,7 +210,7 @@ rule confirmatory_statistics:
         gradients=rules.confirmatory_gradients.output,
         protocol=CONFIRMATORY,
         pilot=PILOT,
-        code=[f"{SRC}{f}" for f in ("confirmatory.py", "endpoints.py", "claims.py", "statistics.py", "power.py")],
+        code=code_of("confirmatory_statistics"),
     output:
         endpoints=f"{P}/data/confirmatory_endpoints.csv",
         sensitivity=f"{P}/data/confirmatory_sensitivity.csv",
@@ -236,7 +236,7 @@ rule confirmatory_lemma3:
         models=[cell_run(R, CF_STUDY, s, F2["dataset"], net["arch"], net["depth"], i, MODEL)
                 for s, net in CF_FIGURE2.items() if net["time_invariant"] for i in range(CF_SEEDS["figure2"])],
         data=f"{R}/data/{F2['dataset']}.pt",
-        code=FIGURE_DATA_CODE,
+        code=code_of("confirmatory_lemma3"),
     output:
         f"{P}/data/confirmatory_lemma3.csv",
     log:
@@ -251,7 +251,7 @@ rule confirmatory_forest:
     """Every claim's endpoint against its margin: confirmatory and pilot, primary and secondary."""
     input:
         endpoints=rules.confirmatory_statistics.output.endpoints,
-        code=[f"{SRC}plotting.py"],
+        code=code_of("confirmatory_forest"),
     output:
         png=f"{P}/figures/confirmatory_forest.png",
         pdf=f"{P}/figures/confirmatory_forest.pdf",

@@ -4,7 +4,7 @@ from hdnn.catalog import DATASETS
 rule data_2d:
     """One 2-D data set (train/test split)."""
     input:
-        code=[f"{SRC}data.py"],
+        code=code_of("data_2d"),
     output:
         f"{R}/data/{{dataset}}.pt",
     log:
@@ -24,7 +24,7 @@ rule plot_data_2d:
     """Its scatter plot, a rule apart so that restyling plots never remakes the data."""
     input:
         data=f"{R}/data/{{dataset}}.pt",
-        code=PLOT_CODE,
+        code=code_of("plot_data_2d"),
     output:
         report(f"{R}/data/{{dataset}}.png", caption="../report/data.rst", category="Data",
                labels={"data set": "{dataset}"}),

@@ -10,7 +10,7 @@ rule figure1_data:
         run=lambda w: cell_run(R, "table1", F1["protocol"], w.dataset, F1["arch"], F1["cells"][w.dataset], 0),
         model=lambda w: cell_run(R, "table1", F1["protocol"], w.dataset, F1["arch"], F1["cells"][w.dataset], 0, MODEL),
         data=f"{R}/data/{{dataset}}.pt",
-        code=FIGURE_DATA_CODE,
+        code=code_of("figure1_data"),
     output:
         f"{P}/data/figure1_{{dataset}}.csv.gz",
     log:
@@ -26,7 +26,7 @@ rule figure1_data:
 rule figure1:
     input:
         csv=expand(f"{P}/data/figure1_{{dataset}}.csv.gz", dataset=list(F1["cells"])),
-        code=PLOT_CODE,
+        code=code_of("figure1"),
     output:
         png=report(f"{P}/figures/figure1.png", caption="../report/figure1.rst", category="Figure 1"),
         pdf=f"{P}/figures/figure1.pdf",

@@ -52,7 +52,7 @@ rule figure2_data:
     input:
         runs=[p for net in F2_NETWORKS for p in figure2_runs(net, seeds=1)],
         norms=[p for net in F2_NETWORKS for p in figure2_runs(net, NORMS_FILE, seeds=1)],
-        code=FIGURE_DATA_CODE + ["config/paper_values.yaml"],
+        code=code_of("figure2_data") + ["config/paper_values.yaml"],
     output:
         f"{P}/data/figure2.csv.gz",
     log:
@@ -68,7 +68,7 @@ rule figure2_data:
 rule figure2:
     input:
         csv=f"{P}/data/figure2.csv.gz",
-        code=PLOT_CODE,
+        code=code_of("figure2"),
     output:
         png=report(f"{P}/figures/figure2.png", caption="../report/figure2.rst",
                    category="Figure 2", subcategory="Gradient norms"),
@@ -89,7 +89,7 @@ rule eigenvalues_data:
         runs=figure2_runs(F2["eigenvalues"]),
         models=figure2_runs(F2["eigenvalues"], MODEL),
         data=f"{R}/data/{F2['dataset']}.pt",
-        code=FIGURE_DATA_CODE,
+        code=code_of("eigenvalues_data"),
     output:
         f"{P}/data/eigenvalues.csv.gz",
     log:
@@ -103,7 +103,7 @@ rule eigenvalues_data:
 rule eigenvalues:
     input:
         csv=f"{P}/data/eigenvalues.csv.gz",
-        code=PLOT_CODE,
+        code=code_of("eigenvalues"),
     output:
         png=report(f"{P}/figures/eigenvalues.png", caption="../report/eigenvalues.rst",
                    category="Figure 2", subcategory="Eigenvalues (Lemma 3)"),
@@ -121,7 +121,7 @@ rule gradients_summary:
         runs=F2_RUNS,
         norms=[p for net in F2_NETWORKS for p in figure2_runs(net, NORMS_FILE)],
         eigenvalues=f"{P}/data/eigenvalues.csv.gz",
-        code=FIGURE2_CODE + ["config/paper_values.yaml"],
+        code=code_of("gradients_summary") + ["config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/gradients_summary.csv", caption="../report/gradients_summary.rst",
                    category="Figure 2", subcategory="Summary"),
@@ -151,7 +151,7 @@ rule report_figure2:
         figures=[f"{P}/figures/figure2.png", f"{P}/figures/eigenvalues.png"],
         data=[f"{R}/tables/gradients_summary.csv"],
         runs=F2_RUNS,
-        code=REPORT_CODE + [f"{SRC}staleness.py"],
+        code=code_of("report"),
     output:  # the report first (reporting.write_report), then the copy beside it
         f"{P}/figure2_report.md",
         f"{P}/data/gradients_summary.csv",

@@ -90,7 +90,7 @@ for _study in ("table2", "table2_tuning"):
 rule table2:
     input:
         runs=T2_RUNS,
-        code=TABLE2_CODE + ["config/paper_values.yaml"],
+        code=code_of("table2") + ["config/claims.yaml", "config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table2.csv", caption="../report/table2_csv.rst", category="Table 2",
                    subcategory="Per run"),
@@ -108,7 +108,7 @@ rule table2:
 rule table2_tuning_table:
     input:
         runs=T2_TUNING_RUNS,
-        code=SELECTION_CODE,
+        code=code_of("table2_tuning_table"),
     output:
         md=report(f"{R}/tables/table2_tuning.md", caption="../report/table2_tuning.rst",
                   category="Diagnostics", subcategory="Table 2 tuning"),
@@ -135,7 +135,7 @@ rule report_table2:
         tables=[f"{R}/tables/table2.md"] + diagnostic("tuning_table2", [f"{R}/tables/table2_tuning.md"]),
         figures=[],
         runs=T2_RUNS,
-        code=REPORT_CODE + [f"{SRC}staleness.py"],
+        code=code_of("report"),
     output:
         f"{config['report_dir']}/table2_report.md",
     params:

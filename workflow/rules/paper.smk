@@ -16,12 +16,6 @@ PAPER_STAGES = {  # stage (hdnn.collect.STAGES) → (its runs, the training code
     "table2": (T2_RUNS, MNIST_CODE),
     "table2_tuning": (diagnostic("tuning_table2", T2_TUNING_RUNS), None),
 }
-# The collector (runs → data/) and what it imports.
-DATA_CODE = [f"{SRC}{f}" for f in ("collect.py", "runs.py", "staleness.py", "costs.py", "claims.py",
-                                   "calibration.py", "statistics.py", "controls.py", "selection.py", "settings.py")]
-# The renderer (replication.py) and what it imports: no collector, no statistics computed.
-RENDER_CODE = list(dict.fromkeys(TABLE1_CODE + TABLE2_CODE + FIGURE2_CODE + [
-    f"{SRC}{f}" for f in ("replication.py", "summary.py", "config_check.py", "costs.py", "staleness.py", "statistics.py")]))
 # The report's prose, which the renderer includes.
 PROSE = sorted(str(p) for p in Path("workflow/report/replication").iterdir())
 
@@ -31,7 +25,7 @@ rule runs_data:
     input:
         table1=f"{R}/tables/table1.csv",
         table2=f"{R}/tables/table2.csv",
-        code=DATA_CODE,
+        code=code_of("runs_data"),
     output:
         [f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv")],
     log:
@@ -48,7 +42,7 @@ rule experiments_runs_data:
     """{report_dir}/data: the Table 1 experiments and their control arms, per run."""
     input:
         runs=cells("experiments"),
-        code=DATA_CODE,
+        code=code_of("experiments_runs_data"),
     output:
         f"{P}/data/table1_experiments_runs.csv",
     log:
@@ -64,7 +58,7 @@ rule stage_data:
     its row without the other stages' runs."""
     input:
         runs=lambda w: PAPER_STAGES[w.stage][0],
-        code=DATA_CODE,
+        code=code_of("stage_data"),
     output:
         provenance=f"{P}/data/stages/{{stage}}.csv",
         benchmarks=f"{P}/data/stages/{{stage}}_benchmarks.csv",
@@ -86,7 +80,7 @@ rule paper_data:
     input:
         provenance=[f"{P}/data/stages/{stage}.csv" for stage in PAPER_STAGES],
         benchmarks=[f"{P}/data/stages/{stage}_benchmarks.csv" for stage in PAPER_STAGES],
-        code=DATA_CODE,
+        code=code_of("paper_data"),
     output:
         [f"{P}/data/{name}" for name in ("provenance.csv", "benchmarks.csv")],
     log:
@@ -110,7 +104,7 @@ rule paper_statistics:
         chosen=[config["table1"]["tuned"], config["table2"]["tuned"]],
         probes=probe_data,
         spec="config/claims.yaml",
-        code=DATA_CODE + ["config/paper_values.yaml"],
+        code=code_of("paper_statistics") + ["config/paper_values.yaml"],
     output:
         [f"{P}/data/{name}" for name in STATISTICS_FILES],
     log:
@@ -128,7 +122,7 @@ rule paper_statistics:
 rule calibration_figure:
     input:
         csv=f"{P}/data/calibration_cells.csv",
-        code=PLOT_CODE,
+        code=code_of("calibration_figure"),
     output:
         png=report(f"{P}/figures/calibration_ranks.png", caption="../report/calibration.rst",
                    category="Claims", subcategory="Calibration"),
@@ -146,7 +140,7 @@ rule table_figures:
     input:
         table1=f"{P}/data/table1_runs.csv",
         table2=f"{P}/data/table2_runs.csv",
-        code=PLOT_CODE,
+        code=code_of("table_figures"),
     output:
         table1=[report(f"{P}/figures/table1_{protocol}.png", caption="../report/table1_seeds.rst", category="Table 1",
                        subcategory="Seeds against the paper")
@@ -176,7 +170,7 @@ rule replication:
         + rules.confirmatory_lemma3.output,
         figures=rules.calibration_figure.output + rules.table_figures.output + rules.confirmatory_forest.output,
         prose=PROSE,
-        code=RENDER_CODE + ["config/paper_values.yaml", CONFIRMATORY],
+        code=code_of("replication") + ["config/claims.yaml", "config/paper_values.yaml", CONFIRMATORY],
     output:
         f"{P}/replication.md",
         f"{P}/tables/table1.tex",

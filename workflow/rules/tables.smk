@@ -1,7 +1,7 @@
 rule table1:
     input:
         runs=cells("table1"),
-        code=TABLE1_CODE + ["config/paper_values.yaml"],
+        code=code_of("table1") + ["config/claims.yaml", "config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table1.csv", caption="../report/table1_csv.rst",
                    category="Table 1", subcategory="Per run"),
@@ -21,7 +21,7 @@ rule table1:
 rule ablation_table:
     input:
         runs=cells("ablation"),
-        code=TABLE1_CODE + ["config/paper_values.yaml"],
+        code=code_of("ablation_table") + ["config/claims.yaml", "config/paper_values.yaml"],
     output:
         md=report(f"{R}/tables/table1_ablation.md", caption="../report/table1_ablation.rst",
                   category="Diagnostics", subcategory="Table 1 ablation"),
@@ -38,7 +38,7 @@ rule ablation_table:
 rule tuning_table:
     input:
         runs=cells("tuning"),
-        code=SELECTION_CODE,
+        code=code_of("tuning_table"),
     output:
         md=report(f"{R}/tables/table1_tuning.md", caption="../report/table1_tuning.rst",
                   category="Diagnostics", subcategory="Table 1 tuning"),
@@ -59,7 +59,7 @@ rule tuning_runs_data:
     claims are tested on it too (robustness over the settings searched, never the test set)."""
     input:
         runs=cells("tuning"),
-        code=SELECTION_CODE,
+        code=code_of("tuning_runs_data"),
     output:
         f"{config['report_dir']}/data/table1_tuning_runs.csv",
     log:
@@ -78,7 +78,7 @@ rule experiments_table:
     input:
         table1=cells("table1"),
         runs=cells("experiments"),
-        code=TABLE1_CODE + ["config/paper_values.yaml"],
+        code=code_of("experiments_table") + ["config/claims.yaml", "config/paper_values.yaml"],
     output:
         md=report(f"{R}/tables/table1_experiments.md", caption="../report/table1_experiments.rst",
                   category="Diagnostics", subcategory="Table 1 experiments"),
@@ -113,7 +113,7 @@ rule report_table1:
         figures=[f"{P}/figures/figure1.png"],
         data=[f"{R}/tables/table1_cells.csv"],
         runs=cells("table1") + cells("experiments"),
-        code=REPORT_CODE + [f"{SRC}staleness.py"],
+        code=code_of("report"),
     output:  # the report first (reporting.write_report), then the copy beside it
         f"{P}/table1_report.md",
         f"{P}/data/table1_cells.csv",
