@@ -36,9 +36,13 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from hdnn.catalog import IDX_FILES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
-
 log = logging.getLogger(__name__)
+
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+TEST_LABELS = "t10k-labels-idx1-ubyte"
+IDX_FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
 
 HASHES_PATH = Path(__file__).resolve().parents[2] / "config" / "mnist_hashes.json"
 

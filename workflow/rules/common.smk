@@ -12,6 +12,11 @@ def run_paths(study, setting, dataset, arch, depth):
     return [cell_run(R, study, setting, dataset, arch, depth, i) for i in range(S.n_seeds(config, study))]
 
 
+def missing_protocols():
+    """Table 1's protocols that wait for their stage (tuned: the tuning search)."""
+    return {"tuned": config["table1"]["tuned"]} if "tuned" not in S.table1_protocols(config) else {}
+
+
 def in_table1(cells):
     """Cells (dataset → arch → depths) within Table 1's configured grid: an experiment explains
     Table 1 cells, so one outside the grid (e.g. in the smoke grid) is not run."""
@@ -107,5 +112,11 @@ def certify_sample(stage, file=METRICS):
 
 def no_such_run(w):
     """Rule unknown_run's error (rules/unknown_run.smk): the first part of its path outside every
-    grid, with the values there."""
-    raise ValueError(unknown_run(f"{R}/runs/{w.path}", ALL_RUNS))
+    grid, with the values there; a protocol whose choice file its stage has not written yet is in no grid."""
+    target = f"{R}/runs/{w.path}"
+    waiting = [(f"{R}/runs/table1/{p}/", f, "tuning") for p, f in missing_protocols().items()]
+    if "tuned" not in S.table2_protocols(config):
+        waiting.append((f"{R}/runs/table2/tuned/", T2["tuned"], "tuning_table2"))
+    hint = "".join(f"; that protocol joins once {f} exists (snakemake --cores all {stage})"
+                   for folder, f, stage in waiting if target.startswith(folder))
+    raise ValueError(unknown_run(target, ALL_RUNS) + hint)
