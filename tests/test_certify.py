@@ -6,6 +6,7 @@ import math
 import pandas as pd
 import pytest
 
+from conftest import run_snakemake
 from hdnn.certify import STAGES, differences, envelope, sample_problems, summary
 from hdnn.config_check import load_config
 from hdnn.provenance import write_json
@@ -147,3 +148,11 @@ def test_the_confirmatory_table2_sample_is_compared_with_the_committed_runs():
     train = diffs[diffs["metric"] == "train_acc"]
     assert len(train) == 10 and train["difference"].round(6).eq(-0.2).all()
     assert (diffs.loc[diffs["metric"] == "test_acc", "difference"] == 0).all()
+
+
+def test_no_certificate_is_written_while_a_sample_run_still_trains():
+    """A certificate is a tracked file: written beside a run still training, that run would record a
+    dirty tree. So each stage's certificate waits for every stage's sample (here Table 1's waits
+    for Table 2's MNIST runs)."""
+    jobs = run_snakemake(ROOT, "-n", "paper/data/certificates/table1.csv", "--quiet", "rules").stdout
+    assert "train_table2" in jobs and "confirmatory_table2" in jobs

@@ -10,6 +10,9 @@ CERT_CODE = {"confirmatory": TRAIN_CODE, "confirmatory_table2": MNIST_CODE}   # 
 rule certify_stage:
     input:
         runs=lambda w: certify_sample(w.stage),
+        # Every stage's sample first: a certificate is a tracked file, and a run still training
+        # when one is written would record a dirty tree (its digest "none").
+        all_samples=lambda w: [p for stage in CERT for p in certify_sample(stage)],
         norms=lambda w: certify_sample(w.stage, NORMS_FILE) if w.stage == "figure2" else [],
         code=code_of("certify_stage") + ["config/claims.yaml"],
     output:
