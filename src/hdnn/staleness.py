@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
+import functools
 import hashlib
 import re
 import subprocess
@@ -96,26 +97,30 @@ def code_digest(files: list[str], commit: str | None = None, root: Path = ROOT) 
     return h.hexdigest()
 
 
+@functools.lru_cache(maxsize=None)
+def _direct_hdnn_imports(path: Path) -> tuple[str, ...]:
+    """The hdnn modules one file names in its imports (parsed once per file: every rule asks)."""
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "hdnn":
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hdnn."):
+            names.append(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names += [a.name.split(".")[1] for a in node.names if a.name.startswith("hdnn.")]
+    return tuple(names)
+
+
 def hdnn_imports(path: str | Path, root: Path = ROOT) -> list[str]:
     """The hdnn modules (names) a Python file imports, directly or through another, lazy imports
     included: the code a rule's script runs, and what a training list must hold."""
     seen: set[str] = set()
     todo = [Path(path)]
     while todo:
-        tree = ast.parse(todo.pop().read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module == "hdnn":
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("hdnn."):
-                names = [node.module.split(".")[1]]
-            elif isinstance(node, ast.Import):
-                names = [a.name.split(".")[1] for a in node.names if a.name.startswith("hdnn.")]
-            else:
-                continue
-            for name in names:
-                if name not in seen:
-                    seen.add(name)
-                    todo.append(root / "src" / "hdnn" / f"{name}.py")
+        for name in _direct_hdnn_imports(todo.pop()):
+            if name not in seen:
+                seen.add(name)
+                todo.append(root / "src" / "hdnn" / f"{name}.py")
     return sorted(seen)
 
 
