@@ -2,12 +2,13 @@
 the committed runs, and the config's tolerances are the measured envelopes."""
 
 import math
+import subprocess
 
 import pandas as pd
 import pytest
 
 from conftest import run_snakemake
-from hdnn.certify import STAGES, differences, envelope, sample_problems, summary
+from hdnn.certify import STAGES, certify, differences, envelope, sample_problems, summary
 from hdnn.config_check import load_config
 from hdnn.provenance import write_json
 from hdnn.staleness import ROOT, certified
@@ -21,14 +22,14 @@ def committed(test_acc=(0.9, 0.95)):
                          for i, a in enumerate(test_acc)])
 
 
-def write_runs(folder, test_acc, capability="AVX512"):
+def write_runs(folder, test_acc, capability="AVX512", commit="unknown"):
     """Table 1 run records as the training code writes them (the fields collect_runs reads)."""
     paths = []
     for i, acc in enumerate(test_acc):
         path = folder / f"seed{i}" / "metrics.json"
         write_json(path, {"study": "table1", "setting": "code", "dataset": "swiss_roll", "arch": "H1",
                           "depth": 4, "seed_index": i, "seed": i, "train_acc": 0.97, "test_acc": acc,
-                          "config": {}, "git_commit": "unknown", "versions": {"cpu_capability": capability}})
+                          "config": {}, "git_commit": commit, "versions": {"cpu_capability": capability}})
         paths.append(path)
     return paths
 
@@ -69,6 +70,40 @@ def test_records_that_name_the_same_run_are_an_error(tmp_path):
     paths[1].write_text(paths[0].read_text())
     with pytest.raises(ValueError, match="name the same run"):
         rerun_rows("table1", paths)
+
+
+def two_commits(root):
+    """A repository whose training file ``train.py`` has two meanings, one per commit."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+    root.mkdir()
+    git("init", "-q")
+    commits = []
+    for value in (1, 2):
+        (root / "train.py").write_text(f"X = {value}\n")
+        git("add", "train.py")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", f"X = {value}")
+        commits.append(git("rev-parse", "HEAD"))
+    return commits
+
+
+@pytest.mark.parametrize("rerun,verdict", [((0.9, 0.96), "identical"), ((0.9, 0.97), "different")])
+def test_a_paired_certificate_compares_the_code_change_on_one_machine(tmp_path, rerun, verdict):
+    """Committed runs from another CPU (0.95) differ from this machine's baseline at their code
+    (0.96): paired, only the code change counts; against the committed runs, the CPU would."""
+    old, new = two_commits(tmp_path / "repo")
+    committed().assign(test_acc=[0.9, 0.95]).to_csv(tmp_path / "committed.csv", index=False)
+    pd.DataFrame([{"git_commit": old, "train_code": "train.py"}]).to_csv(tmp_path / "prov.csv", index=False)
+    baseline = write_runs(tmp_path / "baseline", (0.9, 0.96), commit=old)
+    reruns = write_runs(tmp_path / "reruns", rerun, commit=new)
+    args = ("table1", reruns, tmp_path / "committed.csv", tmp_path / "prov.csv", ["train.py"],
+            {"train_acc": 0.0, "test_acc": 0.0}, tmp_path / "out")
+    table = certify(*args, root=tmp_path / "repo", baseline=baseline)
+    assert table["certificate"].iloc[0] == verdict and table["compared_with"].iloc[0].startswith("baseline")
+    assert "baseline" in pd.read_csv(tmp_path / "out" / "table1_runs.csv")
+    assert certify(*args, root=tmp_path / "repo")["certificate"].iloc[0] == "different"
+    with pytest.raises(ValueError, match="rerun the sample at the committed runs' code"):
+        certify(*args, root=tmp_path / "repo", baseline=write_runs(tmp_path / "b2", (0.9, 0.96), commit=new))
 
 
 def test_a_missing_value_is_never_within_tolerance():
@@ -156,3 +191,11 @@ def test_no_certificate_is_written_while_a_sample_run_still_trains():
     for Table 2's MNIST runs)."""
     jobs = run_snakemake(ROOT, "-n", "paper/data/certificates/table1.csv", "--quiet", "rules").stdout
     assert "train_table2" in jobs and "confirmatory_table2" in jobs
+
+
+def test_a_paired_certificate_reads_its_baseline_from_the_configured_results_dir(tmp_path):
+    """The baseline's records are the rule's inputs, at the sample's paths under that folder."""
+    proc = run_snakemake(ROOT, "-n", "paper/data/certificates/figure2.csv", "--config",
+                         f"certify_baseline={{figure2: {tmp_path}}}", check=False)
+    assert proc.returncode != 0
+    assert f"{tmp_path}/runs/figure2/" in proc.stdout + proc.stderr

@@ -60,6 +60,8 @@ BAD = [
     ({"mnist": {"allow_download": "maybe"}}, "'mnist.allow_download' = 'maybe' is not allowed: expected boolean"),
     ({"diagnostics": {"stages": ["tunin"]}}, "'diagnostics.stages[0]' = 'tunin' is not allowed"),
     ({"diagnostics": {"probes": ["fc_bias_zero"]}}, "'diagnostics.probes' names 'fc_bias_zero': one of"),
+    ({"certify_baseline": {"tabel1": "results"}}, "'certify_baseline.tabel1' is not allowed"),
+    ({"certify_baseline": {"table1": "no/such/results"}}, "'certify_baseline.table1' = 'no/such/results' is not an existing folder"),
     ({"experiments": {"runs": {"x": {"protocol": "code", "settings": {}, "why": "y",
                                      "cells": {"swiss_roll": {"H3": [4]}}}}}}, "'H3'"),
 ]

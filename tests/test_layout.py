@@ -4,7 +4,8 @@ lists as inputs the code it runs."""
 import re
 
 from conftest import ROOT
-from hdnn.staleness import MNIST_CODE, TRAIN_CODE, hdnn_imports
+from hdnn.provenance import MNIST_CODE, TRAIN_CODE
+from hdnn.staleness import hdnn_imports
 
 # Scripts that serve a family of rules (one job per run, per report page, per kind of record).
 SHARED = {"train_cell", "train_confirmatory", "mnist_run", "report", "confirmatory_data"}

@@ -24,7 +24,7 @@ from hdnn.provenance import derive_seed
 from conftest import REAL_MNIST_ROOT, ROOT, copy_repo, run_snakemake
 from hdnn.mnist_train import (MnistConfig, MnistNet, flushed_denormals, make_optimizer, objective,
                               run_mnist, split_data, summarize, train_mnist)
-from hdnn.settings import table2_columns, table2_protocols, table2_settings, tuning_grid, tuning_settings
+from hdnn.settings import table2_columns, table2_settings, tuning_grid, tuning_settings
 
 ARCHS = ("MS1", "MS2", "MS3", "H1", "H2")
 
@@ -380,11 +380,11 @@ def test_seeds_differ_between_studies_and_columns(tmp_path, monkeypatch):
     assert len(set(seeds.values())) == 4
 
 
-def test_tuned_protocol_joins_only_once_chosen(config_without_tuned):
-    assert table2_protocols(config_without_tuned) == ["paper"]
+def test_the_tuned_protocol_reads_its_choice_and_names_the_stage_that_writes_a_missing_one(config_without_tuned):
+    with pytest.raises(FileNotFoundError, match=r"make it with `snakemake --cores all tuning_table2`"):
+        table2_settings(config_without_tuned, "tuned", "MS1")
     Path(config_without_tuned["table2"]["tuned"]).write_text(yaml.safe_dump(
         {"per_cell": {"MS1": {"lr": 0.01, "lr_gamma": 0.9, "epochs": 7}}, "source": "test"}))
-    assert table2_protocols(config_without_tuned) == ["paper", "tuned"]
     tuned = table2_settings(config_without_tuned, "tuned", "MS1")
     assert (tuned["lr"], tuned["lr_gamma"], tuned["epochs"], tuned["h"]) == (0.01, 0.9, 7, 0.4)
     with pytest.raises(ValueError, match="H2"):
@@ -413,13 +413,24 @@ def test_real_mnist_subset_trains(tmp_path):
     assert rec["n_train"] == 1000 and rec["n_eval"] == 500 and rec["test_acc"] > 0.5
 
 
-def test_table2_target_plans_only_mnist_jobs_and_paper_protocol(tmp_path):
+def test_table2_before_its_search_fails_before_any_job_naming_the_stage(tmp_path):
+    proc = run_snakemake(copy_repo(tmp_path), "results/smoke/tables/table2.md", "-n", "--cores", "1",
+                         "--configfile", "config/smoke.yaml", check=False)
+    assert proc.returncode != 0
+    assert "make it with `snakemake --cores all tuning_table2`" in proc.stdout + proc.stderr
+
+
+def test_table2_target_plans_only_mnist_jobs_once_its_choice_exists(tmp_path):
     repo = copy_repo(tmp_path)
+    chosen = repo / "results" / "smoke" / "chosen" / "tuned_table2.yaml"
+    chosen.parent.mkdir(parents=True)
+    chosen.write_text(yaml.safe_dump({"per_cell": {a: {"lr": 0.01, "lr_gamma": 0.9, "epochs": 1} for a in ("MS1", "H2")},
+                                      "source": "test"}))
     proc = run_snakemake(repo, "results/smoke/tables/table2.md", "-n", "--cores", "1",
                          "--configfile", "config/smoke.yaml")
     jobs = {l.split()[1] for l in proc.stdout.splitlines() if l.startswith("rule ")}
-    assert jobs == {"mnist_data:", "train_table2:", "table2:"}
-    assert "runs/table2/paper/H2/depth2/seed0" in proc.stdout and "/tuned/" not in proc.stdout
+    assert jobs == {"mnist_data:", "train_table2:", "table2:"}   # the search is config, not rerun
+    assert "runs/table2/paper/H2/depth2/seed0" in proc.stdout and "runs/table2/tuned/H2/depth2/seed0" in proc.stdout
 
 
 @pytest.mark.slow

@@ -5,8 +5,8 @@ import subprocess
 
 import pytest
 
-from hdnn.provenance import write_json
-from hdnn.staleness import MNIST_CODE, ROOT, TRAIN_CODE, check, code_digest, hdnn_imports, provenance_lines, review
+from hdnn.provenance import MNIST_CODE, ROOT, TRAIN_CODE, code_digest, write_json
+from hdnn.staleness import check, hdnn_imports, provenance_lines, review
 
 CHECKED_REPORTS = ("table1_report.md", "figure2_report.md", "replication.md")
 
@@ -181,4 +181,4 @@ def test_a_certificate_covers_a_module_that_joined_the_training_code(repo):
 def test_the_training_code_holds_every_module_its_training_module_imports(module, code):
     """A change to any module a run's training imports changes the digest and reruns the runs."""
     missing = {f"src/hdnn/{m}.py" for m in [module, *hdnn_imports(ROOT / "src" / "hdnn" / f"{module}.py")]} - set(code)
-    assert not missing, f"add {sorted(missing)} to hdnn.staleness's list"
+    assert not missing, f"add {sorted(missing)} to hdnn.provenance's list"

@@ -16,9 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-ARCHS = ("MS1", "MS2", "MS3", "H1", "H2", "FC")
-# Blocks that split the state into halves [y; z] (H1's J is built from n/2 × n/2 blocks).
-SPLIT_ARCHS = ("MS1", "MS3", "H1")
+from hdnn.catalog import ARCHS, SPLIT_ARCHS
 
 WeightInit = Callable[[torch.Tensor], object]
 

@@ -1,32 +1,18 @@
 """What the experiment grid can name: the blocks, the 2-D data sets, MNIST's files.
 
-Each list lives in the module that builds those things (hdnn.blocks, hdnn.data, hdnn.mnist), which
-import torch. This module reads them from those modules' source instead, so the workflow parses
-and checks a config without the training stack (tests/test_blocks.py checks the two agree).
+Torch-free, so the workflow parses and checks a config without the training stack; the modules
+that build these things (blocks, data, mnist) take their names from here.
 """
 
-import ast
-from pathlib import Path
+ARCHS = ("MS1", "MS2", "MS3", "H1", "H2", "FC")
+# Blocks that split the state into halves [y; z] (H1's J is built from n/2 × n/2 blocks).
+SPLIT_ARCHS = ("MS1", "MS3", "H1")
 
+DATASETS = ("swiss_roll", "double_moons")
 
-def module_constants(module: str) -> dict:
-    """The module-level constants of src/hdnn/<module>.py that are literals, or tuples of earlier ones."""
-    values = {}
-    for node in ast.parse((Path(__file__).parent / f"{module}.py").read_text()).body:
-        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-            continue
-        value = node.value
-        if isinstance(value, ast.Tuple) and all(isinstance(e, ast.Name) and e.id in values for e in value.elts):
-            values[node.targets[0].id] = tuple(values[e.id] for e in value.elts)
-            continue
-        try:
-            values[node.targets[0].id] = ast.literal_eval(value)
-        except (ValueError, TypeError):
-            pass
-    return values
-
-
-_BLOCKS, _DATA, _MNIST = (module_constants(m) for m in ("blocks", "data", "mnist"))
-ARCHS, SPLIT_ARCHS = _BLOCKS["ARCHS"], _BLOCKS["SPLIT_ARCHS"]
-DATASETS = _DATA["DATASETS"]
-IDX_FILES = _MNIST["IDX_FILES"]
+# MNIST's four IDX files, as torchvision names them in <root>/MNIST/raw/.
+TRAIN_IMAGES = "train-images-idx3-ubyte"
+TRAIN_LABELS = "train-labels-idx1-ubyte"
+TEST_IMAGES = "t10k-images-idx3-ubyte"
+TEST_LABELS = "t10k-labels-idx1-ubyte"
+IDX_FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)

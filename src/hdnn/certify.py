@@ -10,6 +10,10 @@ run of the same seed (paper/data) and writes, under paper/data/certificates/:
   and the reruns'), with the files they cover;
 - ``<stage>_runs.csv``, per run and metric: committed value, rerun value, difference.
 
+Paired (config ``certify_baseline.<stage>``): the reruns are compared with the same sample rerun at
+the committed runs' code on the same machine instead, so the certificate measures the code change
+and not the CPU (2-D training is chaotic: another CPU's last bits become points).
+
 Verdict: ``identical`` (every rerun equal to the committed digits), ``equivalent`` (every |difference|
 within the metric's tolerance), ``different``. hdnn.staleness accepts runs made at the certificate's
 runs digest as if made at its rerun digest only when that is HEAD's and the verdict is not
@@ -187,24 +191,50 @@ def stage_digest(paths, train_code: list[str], root: Path = ROOT) -> str:
 
 def certify(stage: str, paths, committed_csv: str | Path, committed_provenance: str | Path,
             train_code: list[str], tolerance: dict[str, float], out_dir: str | Path,
-            window: int | None = None, threshold: float | None = None, root: Path = ROOT) -> pd.DataFrame:
+            window: int | None = None, threshold: float | None = None, root: Path = ROOT,
+            baseline=None) -> pd.DataFrame:
     """Compare the reruns ``paths`` with the committed runs and write the stage's certificate. The
     committed runs' digest covers the files their stage provenance names (the training code as
-    it was), the reruns' digest today's ``train_code`` (a module may have joined it since)."""
+    it was), the reruns' digest today's ``train_code`` (a module may have joined it since).
+
+    Paired (``baseline``: the same sample rerun at the committed runs' code on the machine that made
+    the reruns): the reruns are compared with those instead, so the certificate measures the code
+    change alone, not the CPU (chaotic 2-D training turns another CPU's last bits into points,
+    docs/workflow.md). Every rerun must still name a committed run."""
     prov = pd.read_csv(committed_provenance)   # a stage's one row, or one row per commit (confirmatory)
     commits = prov["commits"].iloc[0].split() if "commits" in prov else list(prov["git_commit"])
     runs_files = prov["train_code"].iloc[0].split(",")
-    diffs = differences(stage, pd.read_csv(committed_csv), rerun_rows(stage, paths, window, threshold))
+    runs_digest = training_code_digest(commits, runs_files, root)
+    committed = pd.read_csv(committed_csv)
+    reruns = rerun_rows(stage, paths, window, threshold)
+    if baseline is None:
+        diffs, compared_with = differences(stage, committed, reruns), "committed"
+    else:
+        base_digest = stage_digest(baseline, runs_files, root)
+        if base_digest != runs_digest:
+            raise ValueError(f"the baseline of stage {stage} (e.g. {baseline[0]}) was made at training-code "
+                             f"digest {base_digest[:12]}, the committed runs at {runs_digest[:12]}: rerun "
+                             f"the sample at the committed runs' code")
+        differences(stage, committed, reruns)   # the sample lies in the committed grid
+        diffs = differences(stage, rerun_rows(stage, baseline, window, threshold), reruns)
+        diffs, compared_with = diffs.rename(columns={"committed": "baseline"}), "baseline: " + machine(baseline)
     table = summary(diffs, tolerance).assign(
-        certificate=lambda t: worst(t["verdict"]),
-        runs_digest=training_code_digest(commits, runs_files, root),
-        runs_files=",".join(runs_files),
-        rerun_digest=stage_digest(paths, train_code, root), files=",".join(train_code))
+        certificate=lambda t: worst(t["verdict"]), compared_with=compared_with,
+        runs_digest=runs_digest, runs_files=",".join(runs_files),
+        rerun_digest=stage_digest(paths, train_code, root), rerun_machine=machine(paths),
+        files=",".join(train_code))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / f"{stage}.csv", index=False, float_format="%.6g")
     diffs.to_csv(out / f"{stage}_runs.csv", index=False, float_format="%.6g")
     return table
+
+
+def machine(paths) -> str:
+    """The platforms and CPU targets the runs' records name (the records do not name the CPU model)."""
+    records = [read_record(p) for p in paths]
+    return "; ".join(sorted({f"{r['versions'].get('platform', '?')} {r['versions'].get('cpu_capability', '?')}"
+                             for r in records}))
 
 
 def envelope(stage: str, paths_a, paths_b, out_csv: str | Path, targets: list[str] | None = None,
@@ -236,12 +266,18 @@ def envelope(stage: str, paths_a, paths_b, out_csv: str | Path, targets: list[st
     return table
 
 
+def compared(with_: str) -> str:
+    return ("the committed runs" if with_ == "committed" else
+            f"the sample rerun at the committed runs' code on {with_.removeprefix('baseline: ')} (paired)")
+
+
 def write_report(summaries, out_md: str | Path) -> None:
     """The certificates in one page (``<report_dir>/certificates.md``), from their summary files."""
     lines = ["# Certificates", "",
              "A stage whose committed runs were made with training code other than HEAD's is kept only "
              "through a certificate: its sample (config `certify`) rerun at HEAD and compared run by run "
-             "with the committed runs (difference rerun − committed: points for accuracies, log10 for "
+             "with the committed runs, or, paired, with the sample rerun at the committed runs' code on "
+             "the same machine (difference rerun − committed or baseline: points for accuracies, log10 for "
              "norms and losses, iterations for the stall). Each tolerance is the largest difference of "
              "the same sample run for two CPU targets (`data/certificates/<stage>_envelope.csv`); the "
              "mean difference and its 95% interval show a shift within the tolerance. Made by "
@@ -252,7 +288,8 @@ def write_report(summaries, out_md: str | Path) -> None:
         r = t.iloc[0]
         lines += [f"## {path.stem}: {r['certificate']}", "",
                   f"Committed runs at training-code digest `{r['runs_digest'][:12]}`, reruns at "
-                  f"`{r['rerun_digest'][:12]}` ({r['files'].replace(',', ', ')}); per run: "
+                  f"`{r['rerun_digest'][:12]}` ({r['files'].replace(',', ', ')}) on {r['rerun_machine']}, "
+                  f"compared with {compared(r['compared_with'])}; per run: "
                   f"[`data/certificates/{path.stem}_runs.csv`](data/certificates/{path.stem}_runs.csv).", "",
                   t[["metric", "scale", "runs", "mean_difference", "ci95_low", "ci95_high",
                      "largest_abs_difference", "tolerance", "verdict"]].to_markdown(index=False, floatfmt=".3g"), ""]

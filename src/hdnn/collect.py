@@ -237,7 +237,7 @@ def settings_tables(cfg: dict) -> dict[str, pd.DataFrame]:
     table1 = pd.DataFrame([{"setting": k, **{p: _values(s.get(k) for s in per[p]) for p in per}}
                            for k in sorted({k for p in per for s in per[p] for k in s})])
     rows = []
-    for p in S.table2_protocols(cfg):
+    for p in S.TABLE2_PROTOCOLS:
         for column in S.table2_columns(cfg):
             s = S.table2_settings(cfg, p, column)
             keys = set(s) - {"subset", "test_subset"}

@@ -222,6 +222,18 @@ def _diagnostics_problems(config: dict) -> list[str]:
             for name in config["diagnostics"]["probes"] if name not in PROBES]
 
 
+def _baseline_problems(config: dict) -> list[str]:
+    problems = []
+    for stage, folder in (config.get("certify_baseline") or {}).items():
+        if stage not in config.get("certify", {}):
+            problems.append(f"config key 'certify_baseline.{stage}': stage {stage!r} has no sample "
+                            f"(config key 'certify.{stage}')")
+        elif not Path(folder).is_dir():
+            problems.append(f"config key 'certify_baseline.{stage}' = {folder!r} is not an existing folder "
+                            f"(a results_dir where `snakemake certify_runs` ran at the committed runs' code)")
+    return problems
+
+
 def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     """The config, its --config strings coerced; ``ConfigError`` naming every problem's key."""
     schema = yaml.safe_load(Path(schema_path).read_text())
@@ -230,7 +242,7 @@ def check_config(config: dict, schema_path: str | Path = SCHEMA_PATH) -> dict:
     if not problems:  # the cross-field checks rely on the shapes the schema guarantees
         problems = (_figure2_problems(config) + _source_dir_problems(config)
                     + _nf_problems(config) + _table2_problems(config) + _experiments_problems(config)
-                    + _diagnostics_problems(config))
+                    + _diagnostics_problems(config) + _baseline_problems(config))
     if problems:
         more = len(problems) - MAX_PROBLEMS
         raise ConfigError("invalid config:\n  " + "\n  ".join(problems[:MAX_PROBLEMS])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-DATASETS = ("swiss_roll", "double_moons")
+from hdnn.catalog import DATASETS
 # Where the two inputs sit in the padded state: the paper's text writes [y0; 0; 0] (coordinates
 # 0 and 1), the authors' code uses coordinates 0 and nf - 1.
 PLACEMENTS = {"paper": lambda nf: (0, 1), "code": lambda nf: (0, nf - 1)}

@@ -36,13 +36,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-log = logging.getLogger(__name__)
+from hdnn.catalog import IDX_FILES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS
 
-TRAIN_IMAGES = "train-images-idx3-ubyte"
-TRAIN_LABELS = "train-labels-idx1-ubyte"
-TEST_IMAGES = "t10k-images-idx3-ubyte"
-TEST_LABELS = "t10k-labels-idx1-ubyte"
-IDX_FILES = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+log = logging.getLogger(__name__)
 
 HASHES_PATH = Path(__file__).resolve().parents[2] / "config" / "mnist_hashes.json"
 

@@ -19,7 +19,6 @@ epochs, a selection on the test set: we record it only as ``best_epoch_test_acc_
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import os
@@ -39,7 +38,7 @@ from hdnn.blocks import ARCHS, Block, make_block
 from hdnn.cpu import cpu_info, cpu_vector_flags
 from hdnn.fast_block import block_forward, select_path
 from hdnn.mnist import IMAGE_SIDE, load_mnist_tensors
-from hdnn.provenance import derive_seed, git_commit, versions, write_json
+from hdnn.provenance import MNIST_CODE, code_digest, derive_seed, git_commit, versions, write_json
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +52,6 @@ WEIGHT_DECAY_SCOPES = {"all": ("conv", "block", "fc"), "conv_output": ("conv", "
 # The block's biases: N(0, 1) in the authors' code; the paper is silent.
 BLOCK_BIAS_INITS = {"normal": nn.init.normal_, "zeros": nn.init.zeros_}
 CHECKPOINT = "checkpoint.pt"
-# Changing these files changes what a run computes, so a checkpoint written by other code is ignored.
-_CODE_FILES = [Path(__file__).parent / f for f in ("mnist_train.py", "blocks.py", "fast_block.py",
-                                                     "csrc/fused_block.cpp")]
 
 
 @dataclass
@@ -246,10 +242,6 @@ def evaluate(net: MnistNet, x: torch.Tensor, y: torch.Tensor) -> tuple[float, fl
     return loss / len(y), correct / len(y)
 
 
-def _code_digest() -> str:
-    return hashlib.sha256(b"".join(p.read_bytes() for p in _CODE_FILES)).hexdigest()
-
-
 def save_checkpoint(path: Path, state: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
@@ -305,7 +297,7 @@ def train_mnist(data: dict[str, torch.Tensor], arch: str, depth: int, seed: int,
     ckpt_path = Path(run_dir) / CHECKPOINT if run_dir is not None else None
     # Resume only what this very run would have written: same settings, data, code and device type.
     fingerprint = {"arch": arch, "depth": depth, "seed": seed, "config": asdict(cfg),
-                   "n_train": len(data["y_train"]), "code": _code_digest(), "device": device.type}
+                   "n_train": len(data["y_train"]), "code": code_digest(MNIST_CODE), "device": device.type}
     evals: dict[str, dict] = {}
     wall, start_epoch = 0.0, 0
     state = _load_checkpoint(ckpt_path, fingerprint) if ckpt_path else None

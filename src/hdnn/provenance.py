@@ -1,18 +1,88 @@
-"""Seeds and run records: every run's JSON carries what is needed to redo it."""
+"""Seeds, run records and the training code: every run's JSON carries what is needed to redo it,
+and ``code_digest`` says which code (by meaning) made it."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import math
 import os
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "snakemake")
 NORMS_FILE = "norms.csv.gz"     # a tracked run's gradient norms (hdnn.train), beside its metrics.json
+
+ROOT = Path(__file__).resolve().parents[2]
+# The training code of each kind of run: the files whose meaning a report's digest covers, and
+# the rule inputs whose change reruns the runs. Each holds its training module and every hdnn
+# module that imports (tests/test_staleness.py), the settings that resolve a run's configuration,
+# and for MNIST the kernel's source.
+TRAIN_CODE = [f"src/hdnn/{f}" for f in ("blocks.py", "catalog.py", "data.py", "train.py", "settings.py",
+                                        "provenance.py", "gradients.py")]   # Table 1, its studies, Figure 2
+MNIST_CODE = [f"src/hdnn/{f}" for f in ("blocks.py", "catalog.py", "cpu.py", "fast_block.py", "csrc/fused_block.cpp",
+                                        "mnist.py", "mnist_train.py", "provenance.py", "settings.py")]   # Table 2
+
+
+# C and C++ tokens: literals whole, multi-character operators whole (so `a - -b` and `a --b` differ).
+_C_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|[A-Za-z_]\w*|\.?\d[\w.]*'
+                      r"|->|\+\+|--|<<=|>>=|<<|>>|<=|>=|==|!=|&&|\|\||::|[-+*/%&|^]=|\S")
+_C_COMMENT = re.compile(r'"(?:\\.|[^"\\])*"|\'(?:\\.|[^\'\\])*\'|//[^\n]*|/\*.*?\*/', re.S)
+
+
+def _python_meaning(text: str) -> str:
+    """The module without comments, docstrings or formatting: its syntax tree written back."""
+    tree = ast.parse(text)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
+def _c_meaning(text: str) -> str:
+    """The token stream without comments; a preprocessor line stays one line (it ends there)."""
+    text = _C_COMMENT.sub(lambda m: " " if m.group().startswith("/") else m.group(), text)
+    text = text.replace("\\\n", " ")
+    lines = (" ".join(_C_TOKEN.findall(line)) for line in text.splitlines())
+    out, statement = [], []
+    for line in filter(None, lines):
+        if line.startswith("#"):
+            out += [" ".join(statement), line] if statement else [line]
+            statement = []
+        else:
+            statement.append(line)
+    return "\n".join(out + [" ".join(statement)])
+
+
+MEANING = {".py": _python_meaning, ".c": _c_meaning, ".cc": _c_meaning, ".cpp": _c_meaning, ".h": _c_meaning}
+
+
+def meaning(name: str, data: bytes) -> bytes:
+    """What a training file computes, not how it is written: Python without comments, docstrings
+    or formatting; C/C++ without comments or layout; any other file as its bytes."""
+    normalise = MEANING.get(Path(name).suffix)
+    return normalise(data.decode()).encode() if normalise else data
+
+
+def code_digest(files: list[str], commit: str | None = None, root: Path = ROOT) -> str:
+    """sha256 over the files' paths and meaning (``meaning``): as they are now, or at ``commit``
+    (from git). A documentation-only change keeps it; a changed constant changes it."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        if commit is None:
+            data = (root / name).read_bytes()
+        else:
+            data = subprocess.run(["git", "show", f"{commit}:{name}"], cwd=root, capture_output=True,
+                                  check=True).stdout
+        h.update(name.encode() + b"\0" + hashlib.sha256(meaning(name, data)).digest())
+    return h.hexdigest()
 
 
 def derive_seed(base_seed: int, *keys) -> int:

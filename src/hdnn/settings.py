@@ -37,11 +37,12 @@ def _grid_settings(grid: dict) -> dict[str, dict]:
     return out
 
 
-def load_chosen(path: str | Path) -> dict:
+def load_chosen(path: str | Path, stage: str) -> dict:
+    """The settings ``stage`` (the search that writes ``path``) chose; missing, an error naming it."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"chosen-settings file {path} is missing: it is written by the "
-                                f"tuning stages (snakemake --cores all tuning, or tuning_table2 for MNIST)")
+        raise FileNotFoundError(f"chosen-settings file {path} is missing: the tuned protocol reads it; "
+                                f"make it with `snakemake --cores all {stage}`")
     chosen = yaml.safe_load(path.read_text()) or {}
     if set(chosen) - {"common", "per_cell", "source"}:
         raise ValueError(f"{path}: unknown keys {sorted(set(chosen) - {'common', 'per_cell', 'source'})}")
@@ -49,17 +50,16 @@ def load_chosen(path: str | Path) -> dict:
 
 
 def table1_protocols(config: dict) -> list[str]:
-    """Table 1's protocols that can run now: the fixed ones, and ``tuned`` once its chosen-settings
-    file exists (the tuning stage writes it)."""
-    tuned = ["tuned"] if Path(config["table1"]["tuned"]).exists() else []
-    return list(config["table1"]["protocols"]) + tuned
+    """Table 1's protocols: the fixed ones and ``tuned``, whose settings the tuning stage writes
+    (a run of it fails before any job while that file is missing)."""
+    return list(config["table1"]["protocols"]) + ["tuned"]
 
 
 def protocol_settings(config: dict, protocol: str, dataset: str, arch: str) -> dict:
     """TrainConfig keyword arguments of one protocol on one (data set, arch)."""
     t1 = config["table1"]
     if protocol == "tuned":
-        chosen = load_chosen(t1["tuned"])
+        chosen = load_chosen(t1["tuned"], "tuning")
         start = protocol_settings(config, config["tuning"]["start"], dataset, arch)
         return {**start, **chosen.get("common", {}),
                 **chosen.get("per_cell", {}).get(dataset, {}).get(arch, {})}
@@ -143,12 +143,7 @@ def figure2_tracking(config: dict, name: str) -> dict[str, list[int] | None]:
 
 # -- Table 2 (MNIST): protocols, columns and the tuning search --------------------------------------
 
-TABLE2_PROTOCOLS = ("paper", "tuned")
-
-
-def table2_protocols(config: dict) -> list[str]:
-    """``paper``, plus ``tuned`` once the tuning stage has written its chosen-settings file."""
-    return ["paper"] + (["tuned"] if Path(config["table2"]["tuned"]).is_file() else [])
+TABLE2_PROTOCOLS = ("paper", "tuned")   # tuned: its settings written by the tuning_table2 stage
 
 
 def table2_columns(config: dict) -> dict[str, dict[str, str]]:
@@ -175,7 +170,7 @@ def table2_settings(config: dict, protocol: str, column: str) -> dict:
     if protocol == "paper":
         return paper
     if protocol == "tuned":
-        chosen = load_chosen(t2["tuned"]).get("per_cell", {})
+        chosen = load_chosen(t2["tuned"], "tuning_table2").get("per_cell", {})
         if arch not in chosen:
             raise ValueError(f"arch={arch!r} is not allowed: one tuned in {t2['tuned']} ({', '.join(chosen)})")
         return {**paper, **chosen[arch]}

@@ -101,12 +101,9 @@ def verdict_counts(cells: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(columns=list(VERDICTS), fill_value=0).assign(cells=counts.sum(axis=1))
 
 
-def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str,
-                 missing: dict[str, str] | None = None) -> None:
-    """Table 1 for every protocol present: one row per run (``csv``), one per cell with its
-    verdict (``cells_csv``), the paper's layout (``md``, ``tex``). ``missing`` names protocols
-    whose settings have not been chosen yet (protocol → chosen-settings file), so the table says
-    so instead of hiding it."""
+def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str) -> None:
+    """Table 1 for every protocol: one row per run (``csv``), one per cell with its verdict
+    (``cells_csv``), the paper's layout (``md``, ``tex``)."""
     df = add_paper_table1(df)
     df.drop(columns=["path"]).to_csv(csv, index=False)
     cells = table1_cells(df)
@@ -120,9 +117,6 @@ def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str,
              f"the paper's run lies within our seeds' [min, max]), off (†: neither). Accuracies "
              f"from the runs' metrics.json files; per-cell numbers in table1_cells.csv.", "",
              counts.reset_index().to_markdown(index=False), ""]
-    for protocol, path in (missing or {}).items():
-        lines += [f"**Protocol `{protocol}` not run yet:** its settings file `{path}` does not "
-                  f"exist; the stage that writes it has not run.", ""]
     for setting, wide in frames.items():
         d, c = dist.loc[setting], counts.loc[setting]
         lines += [f"## Protocol `{setting}`", "",

@@ -2,8 +2,12 @@
 # HEAD by the ordinary training rules, compared run by run with the committed data:
 #   snakemake --cores all certify          # every stage's certificate
 #   snakemake --cores all certify_runs     # the samples alone (the envelope's second target, docs/workflow.md)
+# Paired (config `certify_baseline.<stage>`: a results_dir where certify_runs ran at the committed
+# runs' code on this machine): the reruns are compared with that baseline, not with runs made on
+# other CPUs (docs/workflow.md, "Certificates").
 
 CERT = config.get("certify", {})
+BASELINE = config.get("certify_baseline") or {}
 CERT_CODE = {"confirmatory": TRAIN_CODE, "confirmatory_table2": MNIST_CODE}   # the others: their report's
 
 
@@ -14,6 +18,8 @@ rule certify_stage:
         # when one is written would record a dirty tree (its digest "none").
         all_samples=lambda w: [p for stage in CERT for p in certify_sample(stage)],
         norms=lambda w: certify_sample(w.stage, NORMS_FILE) if w.stage == "figure2" else [],
+        baseline=lambda w: baseline_sample(w.stage),
+        baseline_norms=lambda w: baseline_sample(w.stage, NORMS_FILE) if w.stage == "figure2" else [],
         code=code_of("certify_stage") + ["config/claims.yaml"],
     output:
         summary=f"{P}/data/certificates/{{stage}}.csv",

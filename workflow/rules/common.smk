@@ -12,11 +12,6 @@ def run_paths(study, setting, dataset, arch, depth):
     return [cell_run(R, study, setting, dataset, arch, depth, i) for i in range(S.n_seeds(config, study))]
 
 
-def missing_protocols():
-    """Table 1's protocols that wait for their stage (tuned: the tuning search)."""
-    return {"tuned": config["table1"]["tuned"]} if "tuned" not in S.table1_protocols(config) else {}
-
-
 def in_table1(cells):
     """Cells (dataset → arch → depths) within Table 1's configured grid: an experiment explains
     Table 1 cells, so one outside the grid (e.g. in the smoke grid) is not run."""
@@ -110,13 +105,14 @@ def certify_sample(stage, file=METRICS):
             for column in T2_COLUMNS for depth in config["table2"]["depths"] for i in spec["seeds"]]
 
 
+def baseline_sample(stage, file=METRICS):
+    """A paired certificate's baseline (config `certify_baseline.<stage>`): the stage's sample in
+    another results_dir, made there at the committed runs' code; none unless configured."""
+    base = (config.get("certify_baseline") or {}).get(stage)
+    return [base + p[len(R):] for p in certify_sample(stage, file)] if base else []
+
+
 def no_such_run(w):
     """Rule unknown_run's error (rules/unknown_run.smk): the first part of its path outside every
-    grid, with the values there; a protocol whose choice file its stage has not written yet is in no grid."""
-    target = f"{R}/runs/{w.path}"
-    waiting = [(f"{R}/runs/table1/{p}/", f, "tuning") for p, f in missing_protocols().items()]
-    if "tuned" not in S.table2_protocols(config):
-        waiting.append((f"{R}/runs/table2/tuned/", T2["tuned"], "tuning_table2"))
-    hint = "".join(f"; that protocol joins once {f} exists (snakemake --cores all {stage})"
-                   for folder, f, stage in waiting if target.startswith(folder))
-    raise ValueError(unknown_run(target, ALL_RUNS) + hint)
+    grid, with the values there."""
+    raise ValueError(unknown_run(f"{R}/runs/{w.path}", ALL_RUNS))

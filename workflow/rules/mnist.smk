@@ -9,7 +9,7 @@ from hdnn.catalog import IDX_FILES
 
 T2 = config["table2"]
 T2_COLUMNS = S.table2_columns(config)
-T2_RUNS = mnist_runs("table2", S.table2_protocols(config), T2_COLUMNS, T2["depths"], T2["n_seeds"])
+T2_RUNS = mnist_runs("table2", S.TABLE2_PROTOCOLS, T2_COLUMNS, T2["depths"], T2["n_seeds"])
 T2_TUNING_RUNS = mnist_runs("table2_tuning", S.tuning_grid(config), T2["archs"], T2["tuning"]["depths"],
                             T2["tuning"]["n_seeds"])
 MNIST_RAW = [f"{R}/data/MNIST/raw/{name}" for name in IDX_FILES]

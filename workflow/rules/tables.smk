@@ -12,8 +12,6 @@ rule table1:
                      category="Table 1", subcategory="Per cell"),
     log:
         f"{R}/logs/tables/table1.log",
-    params:
-        missing=missing_protocols(),
     conda:
         CONDA_ENV
     script:
