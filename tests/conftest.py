@@ -25,6 +25,16 @@ def copy_repo(dst: Path) -> Path:
     return dst
 
 
+# A sitecustomize.py that makes torch unimportable: what runs without the training stack.
+NO_TORCH = """import sys
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "torchvision"):
+            raise ImportError(f"{name} is blocked: this must run without it")
+sys.meta_path.insert(0, NoTorch())
+"""
+
+
 def run_snakemake(cwd: Path, *args: str, check: bool = True, timeout: float | None = None,
                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     try:

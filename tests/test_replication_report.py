@@ -2,17 +2,23 @@
 here byte for byte, so no number in it was edited by hand; and the two steps on synthetic runs."""
 
 import ast
+import os
+import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
 import yaml
 
+from conftest import NO_TORCH
 from hdnn.provenance import write_json
 from hdnn.confirmatory import read_records
 from hdnn.collect import (STAGES, STATISTICS_FILES, stage_provenance, write_provenance, write_runs_data,
                           write_stage_data, write_statistics)
 from hdnn.replication import PROSE, REPORT, render, write_replication
-from hdnn.table1 import write_table1
+from hdnn.block_params import write_block_params
+from hdnn.table1 import read_block_params, write_table1
 from hdnn.runs import collect_runs
 from hdnn.staleness import MARKER, ROOT
 
@@ -112,8 +118,9 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     data.mkdir(parents=True)
     tables = tmp_path / "tables"
     tables.mkdir()
+    write_block_params(["MS1", "MS2", "MS3", "H1", "H2"], data / "block_params.csv")
     write_table1(collect_runs(paths), tables / "table1.csv", tables / "t.md", tables / "t.tex",
-                 data / "table1_cells.csv")
+                 data / "table1_cells.csv", read_block_params(data / "block_params.csv"))
     train_code = ["src/hdnn/blocks.py"]
     write_runs_data(data, table1_csv=tables / "table1.csv")
     stage = data / "stages" / "table1.csv", data / "stages" / "table1_benchmarks.csv"
@@ -172,3 +179,18 @@ def test_seeds_per_cell_counts_table2_columns_apart(tmp_path):
                            "wall_time_s": 1.0, "device": "cpu"})
             paths.append(p)
     assert stage_provenance("Table 2", paths)["seeds_per_cell"] == "3"
+
+
+def test_the_renderer_reaches_no_collector_chooser_or_torch(tmp_path):
+    """replication.py renders paper/data: its imports (lazy ones too) hold no collector, selection,
+    claims or module that imports torch, and it renders with torch unimportable."""
+    from hdnn.staleness import hdnn_imports
+    reached = set(hdnn_imports(ROOT / "src" / "hdnn" / "replication.py"))
+    torch_modules = {p.stem for p in (ROOT / "src" / "hdnn").glob("*.py")
+                     if re.search(r"^\s*(import torch|from torch)", p.read_text(), re.M)}
+    assert not reached & ({"collect", "selection", "claims"} | torch_modules)
+    (tmp_path / "sitecustomize.py").write_text(NO_TORCH)
+    code = "from hdnn.config_check import load_config; from hdnn.replication import render; render('paper/data', load_config())"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]

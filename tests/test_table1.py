@@ -7,13 +7,18 @@ import pytest
 
 from hdnn.provenance import write_json
 from hdnn.runs import collect_runs, paper_values
-from hdnn.table1 import (add_paper_table1, distance_to_paper, params_row, verdict, write_ablation,
+from hdnn.block_params import params_row, write_block_params
+from hdnn.table1 import (add_paper_table1, distance_to_paper, read_block_params, verdict, write_ablation,
                          write_experiments, write_table1)
 
 
-def test_params_row_equals_paper_formulas():
-    assert params_row(["MS1", "MS2", "MS3", "H1", "H2"]) == {
-        "MS1": 8, "MS2": 10, "MS3": 12, "H1": 20, "H2": 20}
+PARAMS = {"MS1": 8, "MS2": 10, "MS3": 12, "H1": 20, "H2": 20}   # the paper's formulas at nf = 4
+
+
+def test_params_row_equals_paper_formulas(tmp_path):
+    assert params_row(list(PARAMS)) == PARAMS
+    write_block_params(list(PARAMS), tmp_path / "p.csv")
+    assert read_block_params(tmp_path / "p.csv") == PARAMS
 
 
 def fake_runs(tmp_path, setting="paper", acc=lambda d, n, a, s: 0.9, seeds=2):
@@ -35,7 +40,7 @@ def fake_runs(tmp_path, setting="paper", acc=lambda d, n, a, s: 0.9, seeds=2):
 def test_table1_has_every_cell_with_paper_beside(tmp_path):
     paths = fake_runs(tmp_path, acc=lambda d, n, a, s: 0.95 + 0.01 * s)
     out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
-    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"], tmp_path / "cells.csv")
+    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"], tmp_path / "cells.csv", PARAMS)
     csv = pd.read_csv(out["csv"])
     assert len(csv) == 80 and csv["paper_test_acc"].between(0, 1).all()
     assert csv.query("dataset == 'swiss_roll' and depth == 4 and arch == 'MS1'")["paper_test_acc"].iloc[0] == pytest.approx(0.771)
@@ -65,7 +70,7 @@ def test_per_cell_csv_and_verdict_counts(tmp_path):
     acc = lambda d, n, a, s: paper[d][n][a] / 100 - 0.1 * s - (0.5 if a == "H2" else 0)  # noqa: E731
     paths = fake_runs(tmp_path, acc=acc)
     out = {k: tmp_path / f"t.{k}" for k in ("csv", "md", "tex")}
-    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"], tmp_path / "cells.csv")
+    write_table1(collect_runs(paths), out["csv"], out["md"], out["tex"], tmp_path / "cells.csv", PARAMS)
     cells = pd.read_csv(tmp_path / "cells.csv")
     assert list(cells.columns) == ["protocol", "dataset", "depth", "arch", "n", "mean", "sd", "min",
                                    "max", "paper", "verdict", "diverged"]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import ROOT, SMOKE_TARGETS, copy_repo, run_snakemake
+from conftest import NO_TORCH, ROOT, SMOKE_TARGETS, copy_repo, run_snakemake
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +166,6 @@ def test_restyling_a_plot_never_retrains(smoke, tmp_path):
     assert {"plot_data_2d", "figure1", "figure2"} <= jobs
     assert not {j for j in jobs if j.startswith("train") or j == "data_2d"}
 
-
-NO_TORCH = """import sys
-class NoTorch:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("torch", "torchvision"):
-            raise ImportError(f"{name} is blocked: the DAG must parse without it")
-sys.meta_path.insert(0, NoTorch())
-"""
 
 
 def test_the_dag_parses_and_checks_its_config_without_torch(tmp_path):

@@ -24,7 +24,7 @@ from hdnn.runs import CLAIMS_FILE, ROOT, paper_values, read_data
 from hdnn.staleness import marker
 from hdnn.statistics import NO_TEST
 from hdnn.summary import section as confirmatory_section
-from hdnn.table1 import table1_frames, table1_latex, verdict_counts
+from hdnn.table1 import read_block_params, table1_frames, table1_latex, verdict_counts
 from hdnn.table2 import table2_frames, table2_latex
 
 REPORT = "replication.md"
@@ -269,8 +269,8 @@ def _figure1_lines(grids: list[pd.DataFrame], runs: pd.DataFrame | None) -> list
     return lines + ["![figure1](figures/figure1.png)", ""]
 
 
-def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None,
-                    figure1: list[str]) -> tuple[list[str], str]:
+def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None, figure1: list[str],
+                    params: dict[str, int]) -> tuple[list[str], str]:
     if cells is None:
         return ["## Table 1", "", "Pending: no paper/data/table1_cells.csv.", ""], ""
     counts = verdict_counts(cells)
@@ -281,7 +281,7 @@ def _table1_section(cells: pd.DataFrame | None, runs: pd.DataFrame | None,
         counts["training min"] = (runs.groupby("protocol", sort=False)["wall_time_s"].sum() / 60).round(1)
     lines = ["## Table 1: test accuracy (%), nf = 4", "",
              *_prose("table1"), "",              _md(counts.reset_index()), ""]
-    frames = table1_frames(cells)
+    frames = table1_frames(cells, params)
     for protocol, wide in frames.items():
         lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), "",
                   f"![table1 {protocol}](figures/table1_{protocol}.png)", ""]
@@ -353,7 +353,8 @@ def render(data_dir: str | Path, cfg: dict, paper: dict | None = None) -> dict[s
     t2_runs, grads = read_data(data, "table2_runs.csv"), read_data(data, "gradients_summary.csv")
     prov = read_data(data, "provenance.csv")
     grids = [g for d in cfg["figure1"]["cells"] if (g := read_data(data, f"figure1_{d}.csv.gz")) is not None]
-    table1, tex1 = _table1_section(t1_cells, t1_runs, _figure1_lines(grids, t1_runs))
+    table1, tex1 = _table1_section(t1_cells, t1_runs, _figure1_lines(grids, t1_runs),
+                                   read_block_params(data / "block_params.csv"))
     table2, tex2 = _table2_section(t2_runs, paper, cfg, prov)
     rd = cfg["report_dir"]
     intro = _prose("intro", rd=rd, tuned1=cfg["table1"]["tuned"], tuned2=cfg["table2"]["tuned"])

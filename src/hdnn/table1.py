@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from hdnn.blocks import make_block
 from hdnn.reporting import latex_table, paper_order
 from hdnn.runs import match_points, paper_values
 
@@ -63,13 +62,14 @@ def _fmt_cell(r) -> str:
     return f"{r['mean']:.1f} ± {r['sd']:.1f} ({r['paper']:g}){VERDICT_MARKS[r['verdict']]}{div}"
 
 
-def params_row(archs, nf: int = 4) -> dict[str, int]:
-    """Parameters per layer counted from the modules themselves."""
-    return {a: make_block(a, nf=nf, depth=2, h=0.1).params_per_layer() for a in archs}
+def read_block_params(path: str | Path) -> dict[str, int]:
+    """arch → parameters per layer at nf = 4, as hdnn.block_params wrote them."""
+    return pd.read_csv(path).set_index("arch")["params_per_layer"].to_dict()
 
 
-def table1_frames(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """Per protocol, the paper's layout: rows (dataset, depth), columns architectures."""
+def table1_frames(cells: pd.DataFrame, params: dict[str, int]) -> dict[str, pd.DataFrame]:
+    """Per protocol, the paper's layout: rows (dataset, depth), columns architectures, and the
+    parameters per layer (``params``: arch → count at nf = 4) below."""
     stats = cells.assign(cell=cells.apply(_fmt_cell, axis=1))
     archs = paper_order(cells["arch"])
     out = {}
@@ -78,8 +78,7 @@ def table1_frames(cells: pd.DataFrame) -> dict[str, pd.DataFrame]:
         wide = wide.reindex(columns=archs)
         order = {"swiss_roll": 0, "double_moons": 1}
         wide = wide.sort_index(key=lambda idx: idx.map(order) if idx.name == "dataset" else idx)
-        counts = params_row(archs)
-        wide.loc[("parameters per layer", "nf = 4"), :] = [f"{counts[a]}" for a in archs]
+        wide.loc[("parameters per layer", "nf = 4"), :] = [f"{params[a]}" for a in archs]
         out[setting] = wide
     return out
 
@@ -101,14 +100,14 @@ def verdict_counts(cells: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(columns=list(VERDICTS), fill_value=0).assign(cells=counts.sum(axis=1))
 
 
-def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str) -> None:
+def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str, params: dict[str, int]) -> None:
     """Table 1 for every protocol: one row per run (``csv``), one per cell with its verdict
-    (``cells_csv``), the paper's layout (``md``, ``tex``)."""
+    (``cells_csv``), the paper's layout (``md``, ``tex``) with ``params`` (``read_block_params``)."""
     df = add_paper_table1(df)
     df.drop(columns=["path"]).to_csv(csv, index=False)
     cells = table1_cells(df)
     cells.to_csv(cells_csv, index=False, float_format="%.4f")
-    frames = table1_frames(cells)
+    frames = table1_frames(cells, params)
     dist = distance_to_paper(df).set_index("setting")
     counts = verdict_counts(cells)
     lines = ["# Table 1: test accuracy (%), nf = 4", "",

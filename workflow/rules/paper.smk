@@ -161,7 +161,8 @@ rule table_figures:
 rule replication:
     input:
         data=rules.runs_data.output + rules.paper_data.output
-        + [f"{P}/data/{name}" for name in ("table1_cells.csv", "gradients_summary.csv", "stages/table1_tuning.csv")]
+        + [f"{P}/data/{name}" for name in ("table1_cells.csv", "gradients_summary.csv", "stages/table1_tuning.csv",
+                                           "block_params.csv")]
         + [f"{P}/data/figure1_{d}.csv.gz" for d in config["figure1"]["cells"]],
         statistics=rules.paper_statistics.output,
         # The first screen: the confirmatory verdicts (rules/confirmatory.smk) and the power analysis.

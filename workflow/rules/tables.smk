@@ -1,6 +1,24 @@
+rule block_params:
+    """Table 1's last row: each block's parameters per layer at nf = 4, counted from the modules
+    (so the tables and the report render without torch)."""
+    input:
+        code=code_of("block_params"),
+    output:
+        f"{P}/data/block_params.csv",
+    log:
+        f"{R}/logs/tables/block_params.log",
+    params:
+        archs=config["table1"]["archs"],
+    conda:
+        CONDA_ENV
+    script:
+        "../scripts/block_params.py"
+
+
 rule table1:
     input:
         runs=cells("table1"),
+        params=rules.block_params.output,
         code=code_of("table1") + ["config/claims.yaml", "config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table1.csv", caption="../report/table1_csv.rst",
