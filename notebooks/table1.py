@@ -28,11 +28,11 @@ from hdnn.runs import require, results_dir
 
 RESULTS = results_dir()
 runs = pd.read_csv(*require(RESULTS / "tables" / "table1.csv", "Table 1", "results/tables/table1.csv"))
-runs.groupby(["setting", "dataset", "arch"]).test_acc.describe().round(3)
+runs.groupby(["protocol", "dataset", "arch"]).test_acc.describe().round(3)
 
 # %%
 sns.set_theme(style="whitegrid")
-grid = sns.relplot(data=runs, x="depth", y="test_acc", hue="arch", style="setting", col="dataset",
+grid = sns.relplot(data=runs, x="depth", y="test_acc", hue="arch", style="protocol", col="dataset",
                    kind="line", marker="o", errorbar="sd", facet_kws={"sharex": False})
 for ax, (dataset, paper) in zip(grid.axes.flat, runs.groupby("dataset", sort=False)):
     cells = paper.groupby(["depth", "arch"]).paper_test_acc.first().unstack()
@@ -47,7 +47,7 @@ plt.show()
 # Deviations from the paper by cell (points), for each protocol:
 
 # %%
-cell = runs.groupby(["setting", "dataset", "depth", "arch"]).agg(
+cell = runs.groupby(["protocol", "dataset", "depth", "arch"]).agg(
     ours=("test_acc", "mean"), paper=("paper_test_acc", "first"))
 (100 * (cell.ours - cell.paper)).unstack("arch").round(1)
 

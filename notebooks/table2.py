@@ -31,11 +31,11 @@ from hdnn.runs import require, results_dir
 
 RESULTS = results_dir()
 runs = pd.read_csv(*require(RESULTS / "tables" / "table2.csv", "Table 2", "results/tables/table2.md"))
-runs.groupby(["setting", "arch", "depth"])[["train_acc", "test_acc"]].agg(["mean", "std"]).mul(100).round(2)
+runs.groupby(["protocol", "arch", "depth"])[["train_acc", "test_acc"]].agg(["mean", "std"]).mul(100).round(2)
 
 # %%
 sns.set_theme(style="whitegrid")
-grid = sns.relplot(data=runs, x="depth", y="test_acc", hue="arch", style="setting", kind="line",
+grid = sns.relplot(data=runs, x="depth", y="test_acc", hue="arch", style="protocol", kind="line",
                    marker="o", errorbar="sd")
 paper = runs.groupby(["depth", "arch"]).paper_test_acc.first().unstack()
 ax = grid.ax

@@ -107,7 +107,7 @@ def rerun_rows(stage: str, paths, window: int | None = None, threshold: float | 
         return collect_runs(paths).rename(columns={"setting": "protocol"})
     if stage == "table2":
         from hdnn.table2 import collect_table2_runs
-        return collect_table2_runs(paths).rename(columns={"setting": "protocol"})
+        return collect_table2_runs(paths)
     if stage == "figure2":
         from hdnn.figure2 import gradients_summary
         return gradients_summary(paths, None, window, threshold)

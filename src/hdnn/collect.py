@@ -75,7 +75,7 @@ def write_runs_data(out_dir: str | Path, table1_csv: str | None = None, table2_c
     for src, columns, name in ((table1_csv, TABLE1_RUN_COLUMNS, "table1_runs.csv"),
                                (table2_csv, TABLE2_RUN_COLUMNS, "table2_runs.csv")):
         if src:
-            df = pd.read_csv(src).rename(columns={"setting": "protocol"}).assign(analysis="exploratory")
+            df = pd.read_csv(src).assign(analysis="exploratory")
             df.reindex(columns=columns).to_csv(out / name, index=False, float_format="%.6g")
 
 

@@ -296,7 +296,7 @@ def _table2_section(runs: pd.DataFrame | None, paper: dict, cfg: dict,
         wide = pd.DataFrame([{"layers": d, **{f"{a} {s}": t2[a].get(d, {}).get(s) for a in t2 for s in ("train", "test")}}
                              for d in sorted({d for per in t2.values() for d in per})])
         return lines + [_prose("table2")[1], "", _md(wide), ""], ""
-    frames = table2_frames(runs.rename(columns={"protocol": "setting"}))
+    frames = table2_frames(runs)
     lines += [_prose("table2")[0], ""]
     for protocol, wide in frames.items():
         lines += [f"### Protocol `{protocol}`", "", _md(wide.reset_index()), ""]

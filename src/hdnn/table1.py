@@ -73,13 +73,13 @@ def table1_frames(cells: pd.DataFrame, params: dict[str, int]) -> dict[str, pd.D
     stats = cells.assign(cell=cells.apply(_fmt_cell, axis=1))
     archs = paper_order(cells["arch"])
     out = {}
-    for setting, s in stats.groupby("protocol", sort=False):
+    for protocol, s in stats.groupby("protocol", sort=False):
         wide = s.pivot(index=["dataset", "depth"], columns="arch", values="cell")
         wide = wide.reindex(columns=archs)
         order = {"swiss_roll": 0, "double_moons": 1}
         wide = wide.sort_index(key=lambda idx: idx.map(order) if idx.name == "dataset" else idx)
         wide.loc[("parameters per layer", "nf = 4"), :] = [f"{params[a]}" for a in archs]
-        out[setting] = wide
+        out[protocol] = wide
     return out
 
 
@@ -104,7 +104,8 @@ def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str, 
     """Table 1 for every protocol: one row per run (``csv``), one per cell with its verdict
     (``cells_csv``), the paper's layout (``md``, ``tex``) with ``params`` (``read_block_params``)."""
     df = add_paper_table1(df)
-    df.drop(columns=["path"]).to_csv(csv, index=False)
+    # A record's "setting" is the protocol it ran under (the training code's name for it).
+    df.drop(columns=["path"]).rename(columns={"setting": "protocol"}).to_csv(csv, index=False)
     cells = table1_cells(df)
     cells.to_csv(cells_csv, index=False, float_format="%.4f")
     frames = table1_frames(cells, params)
@@ -116,9 +117,9 @@ def write_table1(df: pd.DataFrame, csv: str, md: str, tex: str, cells_csv: str, 
              f"the paper's run lies within our seeds' [min, max]), off (†: neither). Accuracies "
              f"from the runs' metrics.json files; per-cell numbers in table1_cells.csv.", "",
              counts.reset_index().to_markdown(index=False), ""]
-    for setting, wide in frames.items():
-        d, c = dist.loc[setting], counts.loc[setting]
-        lines += [f"## Protocol `{setting}`", "",
+    for protocol, wide in frames.items():
+        d, c = dist.loc[protocol], counts.loc[protocol]
+        lines += [f"## Protocol `{protocol}`", "",
                   f"{c['match']} match, {c['consistent']} consistent, {c['off']} off of "
                   f"{c['cells']} cells. Mean |ours − paper| over cells: "
                   f"{d['mean_abs_dev_points']:.2f} points (max {d['max_abs_dev_points']:.1f}); "

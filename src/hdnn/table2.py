@@ -23,7 +23,8 @@ def collect_table2_runs(paths, paper: dict | None = None) -> pd.DataFrame:
     """One row per MNIST run: final-epoch accuracies in [0, 1], the paper's beside (NaN where the
     paper has no cell), and the best epoch's test accuracy as a labelled extra, never the result.
     A run's ``column`` (default its arch) is compared with the paper's ``paper_column``."""
-    df = collect_runs(paths, extra_keys=("column", "paper_column", "block_path"))
+    # A record's "setting" is the protocol it ran under (the training code's name for it).
+    df = collect_runs(paths, extra_keys=("column", "paper_column", "block_path")).rename(columns={"setting": "protocol"})
     df["column"] = df["column"].fillna(df["arch"])
     df["paper_column"] = df["paper_column"].fillna(df["arch"])
     t2 = (paper or paper_values())["table2"]
@@ -39,7 +40,7 @@ def _table2_stats(df: pd.DataFrame) -> pd.DataFrame:
     for split in TABLE2_SPLITS:
         aggs.update({f"{split}_mean": (f"{split}_acc", "mean"), f"{split}_sd": (f"{split}_acc", "std"),
                      f"{split}_paper": (f"paper_{split}_acc", "first")})
-    return df.groupby(["setting", "depth", "column"], sort=False).agg(**aggs).reset_index()
+    return df.groupby(["protocol", "depth", "column"], sort=False).agg(**aggs).reset_index()
 
 
 def _column_order(columns) -> list[str]:
@@ -63,13 +64,13 @@ def table2_frames(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
     stats = _table2_stats(df)
     columns = [f"{c} {s}" for c in _column_order(df["column"]) for s in TABLE2_SPLITS]
     out = {}
-    for setting, s in stats.groupby("setting", sort=False):
+    for protocol, s in stats.groupby("protocol", sort=False):
         cells = {(r["depth"], f"{r['column']} {split}"): _fmt_table2_cell(r, split)
                  for _, r in s.iterrows() for split in TABLE2_SPLITS}
         depths = sorted(s["depth"].unique())
         wide = pd.DataFrame([[cells.get((d, c), "") for c in columns] for d in depths],
                             index=pd.Index(depths, name="layers"), columns=columns)
-        out[setting] = wide
+        out[protocol] = wide
     return out
 
 
@@ -126,15 +127,15 @@ def write_table2(df: pd.DataFrame, csv: str, md: str, tex: str) -> None:
              f"a mean beyond {TABLE2_MARK_POINTS:g} points of the paper. The authors' code reported "
              "the epoch of best test accuracy, a selection on the test set; that number is only in "
              f"table2.csv, as `{BEST_EPOCH}`.", ""]
-    for setting, wide in frames.items():
-        runs = df[df["setting"] == setting]
+    for protocol, wide in frames.items():
+        runs = df[df["protocol"] == protocol]
         cell = runs.groupby(["column", "depth"])
         dev = {s: (cell[f"{s}_acc"].mean() - cell[f"paper_{s}_acc"].first()).abs() * 100
                for s in TABLE2_SPLITS}
         beyond = {s: f"{int((d > TABLE2_MARK_POINTS).sum())}/{int(d.notna().sum())}" for s, d in dev.items()}
         devices = ", ".join(f"{n} on {d}" for d, n in runs["device"].value_counts().items())
         paths = ", ".join(f"{n} {p}" for p, n in runs["block_path"].dropna().value_counts().items())
-        lines += [f"## Protocol `{setting}`", "", _table2_settings_line(runs),
+        lines += [f"## Protocol `{protocol}`", "", _table2_settings_line(runs),
                   f"Seeds per cell: {int(cell.size().min())}; runs: {devices}"
                   f"{f' (block path: {paths})' if paths else ''}; "
                   f"training time {runs['wall_time_s'].sum() / 60:.0f} min in all. "
