@@ -1,9 +1,12 @@
 """The layout shows the architecture: each workflow script is named after the rule it serves, and
 lists as inputs the code it runs."""
 
+import os
 import re
+import subprocess
+import sys
 
-from conftest import ROOT
+from conftest import NO_TORCH, ROOT
 from hdnn.provenance import MNIST_CODE, TRAIN_CODE
 from hdnn.staleness import hdnn_imports
 
@@ -58,3 +61,18 @@ def test_every_rule_lists_the_code_its_script_runs(monkeypatch):
                 missing[rule.name] = sorted(lacking)
     assert len([r for r in rules if r.script]) > 30
     assert not missing, f"add code_of(<script>) to these rules' inputs: {missing}"
+
+
+TORCH_MODULES = {"blocks", "data", "train", "gradients", "mnist", "mnist_train", "fast_block", "figure_data",
+                 "block_params"}   # hdnn/__init__.py names them
+
+
+def test_only_training_and_its_figures_need_torch(tmp_path):
+    """Every other module imports with torch unimportable: the package docstring's promise."""
+    (tmp_path / "sitecustomize.py").write_text(NO_TORCH)
+    modules = sorted(p.stem for p in (ROOT / "src" / "hdnn").glob("*.py") if p.stem != "__init__")
+    code = ("import importlib\nfor m in %r:\n    try: importlib.import_module('hdnn.' + m)\n"
+            "    except ImportError: print(m)" % modules)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert set(out.split()) == TORCH_MODULES
