@@ -72,14 +72,14 @@ def test_records_that_name_the_same_run_are_an_error(tmp_path):
         rerun_rows("table1", paths)
 
 
-def two_commits(root):
-    """A repository whose training file ``train.py`` has two meanings, one per commit."""
+def two_commits(root, n=2):
+    """A repository whose training file ``train.py`` has ``n`` meanings, one per commit."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
     root.mkdir()
     git("init", "-q")
     commits = []
-    for value in (1, 2):
+    for value in range(1, n + 1):
         (root / "train.py").write_text(f"X = {value}\n")
         git("add", "train.py")
         git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", f"X = {value}")
@@ -104,6 +104,28 @@ def test_a_paired_certificate_compares_the_code_change_on_one_machine(tmp_path, 
     assert certify(*args, root=tmp_path / "repo")["certificate"].iloc[0] == "different"
     with pytest.raises(ValueError, match="rerun the sample at the committed runs' code"):
         certify(*args, root=tmp_path / "repo", baseline=write_runs(tmp_path / "b2", (0.9, 0.96), commit=new))
+
+
+def test_a_paired_baseline_may_stand_at_code_the_committed_certificate_carries_the_runs_to(tmp_path):
+    """Runs at code 1, carried to code 2 by the certificate committed at HEAD; the baseline at code
+    2 and the reruns at code 3 on one machine: a chain, its verdict the worse of the two."""
+    repo = tmp_path / "repo"
+    old, mid, new = two_commits(repo, 3)
+    committed().to_csv(tmp_path / "committed.csv", index=False)
+    pd.DataFrame([{"git_commit": old, "train_code": "train.py"}]).to_csv(tmp_path / "prov.csv", index=False)
+    args = ("table1", write_runs(tmp_path / "reruns", (0.9, 0.96), commit=new), tmp_path / "committed.csv",
+            tmp_path / "prov.csv", ["train.py"], {"train_acc": 0.0, "test_acc": 0.01}, repo / "out")
+    baseline = write_runs(tmp_path / "baseline", (0.9, 0.96), commit=mid)
+    with pytest.raises(ValueError, match="nor at code that the certificate committed at HEAD"):
+        certify(*args, root=repo, baseline=baseline)
+    # the certificate that carried the runs from code 1 to code 2 (equivalent), committed
+    (repo / "out").mkdir()
+    certify("table1", write_runs(tmp_path / "mid", (0.9, 0.95001), commit=mid), *args[2:], root=repo)
+    subprocess.run(["git", "add", "out"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "cert"], cwd=repo, check=True)
+    table = certify(*args, root=repo, baseline=baseline)
+    assert set(table["verdict"]) == {"identical"} and table["certificate"].iloc[0] == "equivalent"
+    assert "out/table1.csv (equivalent" in table["baseline_carried_by"].iloc[0]
 
 
 def test_a_missing_value_is_never_within_tolerance():

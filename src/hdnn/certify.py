@@ -28,7 +28,9 @@ code and seeds run for two CPU targets (AVX-512 and AVX2 dispatch, docs/workflow
 from __future__ import annotations
 
 import argparse
+import io
 import math
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -197,29 +199,34 @@ def certify(stage: str, paths, committed_csv: str | Path, committed_provenance: 
     committed runs' digest covers the files their stage provenance names (the training code as
     it was), the reruns' digest today's ``train_code`` (a module may have joined it since).
 
-    Paired (``baseline``: the same sample rerun at the committed runs' code on the machine that made
-    the reruns): the reruns are compared with those instead, so the certificate measures the code
-    change alone, not the CPU (chaotic 2-D training turns another CPU's last bits into points,
-    docs/workflow.md). Every rerun must still name a committed run."""
+    Paired (``baseline``: the same sample rerun on the machine that made the reruns, at the committed
+    runs' code or at code that the stage's certificate committed at HEAD carries them to): the
+    reruns are compared with those instead, so the certificate measures the code change alone, not
+    the CPU (chaotic 2-D training turns another CPU's last bits into points, docs/workflow.md).
+    Carried, the verdict is the worse of the two certificates'. Every rerun must still name a
+    committed run."""
     prov = pd.read_csv(committed_provenance)   # a stage's one row, or one row per commit (confirmatory)
     commits = prov["commits"].iloc[0].split() if "commits" in prov else list(prov["git_commit"])
     runs_files = prov["train_code"].iloc[0].split(",")
     runs_digest = training_code_digest(commits, runs_files, root)
     committed = pd.read_csv(committed_csv)
     reruns = rerun_rows(stage, paths, window, threshold)
+    carried_by = None
     if baseline is None:
         diffs, compared_with = differences(stage, committed, reruns), "committed"
     else:
-        base_digest = stage_digest(baseline, runs_files, root)
-        if base_digest != runs_digest:
-            raise ValueError(f"the baseline of stage {stage} (e.g. {baseline[0]}) was made at training-code "
-                             f"digest {base_digest[:12]}, the committed runs at {runs_digest[:12]}: rerun "
-                             f"the sample at the committed runs' code")
+        if stage_digest(baseline, runs_files, root) != runs_digest:
+            carried_by = carrying_certificate(stage, out_dir, runs_digest, runs_files, baseline, root)
         differences(stage, committed, reruns)   # the sample lies in the committed grid
         diffs = differences(stage, rerun_rows(stage, baseline, window, threshold), reruns)
         diffs, compared_with = diffs.rename(columns={"committed": "baseline"}), "baseline: " + machine(baseline)
-    table = summary(diffs, tolerance).assign(
-        certificate=lambda t: worst(t["verdict"]), compared_with=compared_with,
+    table = summary(diffs, tolerance)
+    verdicts = list(table["verdict"]) + ([carried_by["certificate"]] if carried_by is not None else [])
+    table = table.assign(
+        certificate=worst(verdicts), compared_with=compared_with,
+        baseline_carried_by="" if carried_by is None else
+        f"{carried_by['commit'][:12]}:{carried_by['path']} ({carried_by['certificate']}, largest "
+        f"{carried_by['largest']:g})",
         runs_digest=runs_digest, runs_files=",".join(runs_files),
         rerun_digest=stage_digest(paths, train_code, root), rerun_machine=machine(paths),
         files=",".join(train_code))
@@ -228,6 +235,26 @@ def certify(stage: str, paths, committed_csv: str | Path, committed_provenance: 
     table.to_csv(out / f"{stage}.csv", index=False, float_format="%.6g")
     diffs.to_csv(out / f"{stage}_runs.csv", index=False, float_format="%.6g")
     return table
+
+
+def carrying_certificate(stage: str, out_dir, runs_digest: str, runs_files: list[str], baseline,
+                         root: Path = ROOT) -> dict:
+    """The stage's certificate committed at HEAD, when it carries the committed runs to the code
+    the baseline was made at (its verdict not ``different``); otherwise an error."""
+    target = (Path(out_dir) / f"{stage}.csv").resolve()
+    path = target.relative_to(root.resolve()).as_posix() if target.is_relative_to(root.resolve()) else str(target)
+    git = lambda *a: subprocess.run(["git", *a], cwd=root, capture_output=True, text=True)   # noqa: E731
+    shown, head = git("show", f"HEAD:{path}"), git("rev-parse", "HEAD").stdout.strip()
+    committed = pd.read_csv(io.StringIO(shown.stdout)) if shown.returncode == 0 and shown.stdout else None
+    prev = None if committed is None else committed.iloc[0]
+    if (prev is None or (prev["runs_digest"], prev["runs_files"]) != (runs_digest, ",".join(runs_files))
+            or prev["certificate"] not in CERTIFIED
+            or stage_digest(baseline, prev["files"].split(","), root) != prev["rerun_digest"]):
+        raise ValueError(f"the baseline of stage {stage} (e.g. {baseline[0]}) was made neither at the committed "
+                         f"runs' training code ({runs_digest[:12]}) nor at code that the certificate committed "
+                         f"at HEAD ({path}) carries them to: rerun the sample at the committed runs' code")
+    return {"commit": head, "path": path, "certificate": prev["certificate"],
+            "largest": float(committed["largest_abs_difference"].max())}
 
 
 def machine(paths) -> str:
@@ -289,7 +316,10 @@ def write_report(summaries, out_md: str | Path) -> None:
         lines += [f"## {path.stem}: {r['certificate']}", "",
                   f"Committed runs at training-code digest `{r['runs_digest'][:12]}`, reruns at "
                   f"`{r['rerun_digest'][:12]}` ({r['files'].replace(',', ', ')}) on {r['rerun_machine']}, "
-                  f"compared with {compared(r['compared_with'])}; per run: "
+                  f"compared with {compared(r['compared_with'])}"
+                  + (f", whose code the certificate {r['baseline_carried_by']} carries the committed runs to"
+                     if isinstance(r.get("baseline_carried_by"), str) and r["baseline_carried_by"] else "")
+                  + "; per run: "
                   f"[`data/certificates/{path.stem}_runs.csv`](data/certificates/{path.stem}_runs.csv).", "",
                   t[["metric", "scale", "runs", "mean_difference", "ci95_low", "ci95_high",
                      "largest_abs_difference", "tolerance", "verdict"]].to_markdown(index=False, floatfmt=".3g"), ""]
