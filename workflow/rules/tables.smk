@@ -18,7 +18,7 @@ rule block_params:
 rule table1:
     input:
         runs=cells("table1"),
-        params=rules.block_params.output,
+        block_params=rules.block_params.output[0],
         code=code_of("table1") + ["config/claims.yaml", "config/paper_values.yaml"],
     output:
         csv=report(f"{R}/tables/table1.csv", caption="../report/table1_csv.rst",
