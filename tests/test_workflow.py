@@ -25,7 +25,7 @@ def test_smoke_dag_produces_table1_and_figure1(smoke):
     df = pd.read_csv(out / "tables" / "table1.csv")
     cells = {(d, n, a) for d, ns in cfg["depths"].items() for n in ns for a in cfg["archs"]}
     for protocol in ("code", "paper", "tuned"):
-        sub = df[df.setting == protocol]
+        sub = df[df.protocol == protocol]
         assert set(zip(sub.dataset, sub.depth, sub.arch)) == cells
         assert len(sub) == len(cells) * cfg["n_seeds"]
     assert df.test_acc.between(0, 1).all() and df.train_acc.between(0, 1).all()
