@@ -62,8 +62,9 @@ run() {  # run NAME SNAKEMAKE_ARGS...: every smoke stage in a fresh copy WORK/NA
 
 if [ -n "${SLURM_ONLY:-}" ]; then
     copy slurm
-    # Not `paper`: it adds no training rule, and its DAG needs the tuning stage's choice (the
-    # confirmatory runs' tuned protocol), which a fresh copy has not made yet.
+    # The tuned protocols' runs read the tuning stages' choices, so those stages first (their
+    # training rules through the queue too). Not `paper`: it adds no training rule.
+    stage slurm "$SECONDS" tuning tuning_table2 -- "${CI_SLURM[@]}" || exit 1
     mapfile -t runs < <(cd "$WORK/slurm" && "$PY" .ci/slurm/one_run_per_rule.py "${TARGETS[@]:0:4}" \
                         --configfile config/smoke.yaml local.yaml)
     stage slurm "$SECONDS" "${runs[@]}" -- "${CI_SLURM[@]}"
