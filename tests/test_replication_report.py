@@ -122,7 +122,7 @@ def test_two_steps_on_synthetic_runs(tmp_path, config):
     write_table1(collect_runs(paths), tables / "table1.csv", tables / "t.md", tables / "t.tex",
                  data / "table1_cells.csv", read_block_params(data / "block_params.csv"))
     train_code = ["src/hdnn/blocks.py"]
-    write_runs_data(data, table1_csv=tables / "table1.csv")
+    write_runs_data("table1", tables / "table1.csv", data / "table1_runs.csv")
     stage = data / "stages" / "table1.csv", data / "stages" / "table1_benchmarks.csv"
     write_stage_data(*stage, "table1", paths, train_code, bench_dir=tmp_path / "no-benchmarks")
     first = stage[0].read_bytes()

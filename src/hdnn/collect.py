@@ -67,16 +67,16 @@ def stage_provenance(stage: str, metrics_paths, train_code: list[str] | None = N
             "versions": " | ".join(versions)}
 
 
-def write_runs_data(out_dir: str | Path, table1_csv: str | None = None, table2_csv: str | None = None) -> None:
-    """``out_dir``/table1_runs.csv and table2_runs.csv from the table rules' per-run csv files
-    (results/tables/table{1,2}.csv)."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    for src, columns, name in ((table1_csv, TABLE1_RUN_COLUMNS, "table1_runs.csv"),
-                               (table2_csv, TABLE2_RUN_COLUMNS, "table2_runs.csv")):
-        if src:
-            df = pd.read_csv(src).assign(analysis="exploratory")
-            df.reindex(columns=columns).to_csv(out / name, index=False, float_format="%.6g")
+RUN_COLUMNS = {"table1": TABLE1_RUN_COLUMNS, "table2": TABLE2_RUN_COLUMNS}
+
+
+def write_runs_data(table: str, table_csv: str | Path, out_csv: str | Path) -> None:
+    """``out_csv`` ({report_dir}/data/table1_runs.csv or table2_runs.csv) from ``table``'s per-run
+    csv (results/tables/table{1,2}.csv); one table at a time, so Table 2 is collected without
+    Table 1's runs."""
+    df = pd.read_csv(table_csv).assign(analysis="exploratory")
+    Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    df.reindex(columns=RUN_COLUMNS[table]).to_csv(out_csv, index=False, float_format="%.6g")
 
 
 EXPERIMENT_RUN_COLUMNS = ["experiment", "dataset", "depth", "arch", "seed_index", "seed", "diverged",

@@ -21,17 +21,16 @@ PROSE = sorted(str(p) for p in Path("workflow/report/replication").iterdir())
 
 
 rule runs_data:
-    """{report_dir}/data: per-seed Table 1 and Table 2 rows."""
+    """{report_dir}/data: one table's per-seed rows (Table 1 or Table 2, each without the other's runs)."""
     input:
-        table1=f"{R}/tables/table1.csv",
-        table2=f"{R}/tables/table2.csv",
+        table=f"{R}/tables/{{table}}.csv",
         code=code_of("runs_data"),
     output:
-        [f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv")],
+        f"{P}/data/{{table}}_runs.csv",
+    wildcard_constraints:
+        table="table1|table2",
     log:
-        f"{R}/logs/report/runs_data.log",
-    params:
-        out=lambda w, output: str(Path(output[0]).parent),
+        f"{R}/logs/report/runs_data_{{table}}.log",
     conda:
         CONDA_ENV
     script:
@@ -160,9 +159,9 @@ rule table_figures:
 
 rule replication:
     input:
-        data=rules.runs_data.output + rules.paper_data.output
-        + [f"{P}/data/{name}" for name in ("table1_cells.csv", "gradients_summary.csv", "stages/table1_tuning.csv",
-                                           "block_params.csv")]
+        data=rules.paper_data.output
+        + [f"{P}/data/{name}" for name in ("table1_runs.csv", "table2_runs.csv", "table1_cells.csv",
+                                           "gradients_summary.csv", "stages/table1_tuning.csv", "block_params.csv")]
         + [f"{P}/data/figure1_{d}.csv.gz" for d in config["figure1"]["cells"]],
         statistics=rules.paper_statistics.output,
         # The first screen: the confirmatory verdicts (rules/confirmatory.smk) and the power analysis.

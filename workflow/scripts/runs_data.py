@@ -3,4 +3,4 @@ from hdnn.collect import write_runs_data
 
 sm = snakemake  # noqa: F821 (injected by Snakemake)
 setup_logging(sm)
-write_runs_data(sm.params.out, table1_csv=sm.input.table1, table2_csv=sm.input.table2)
+write_runs_data(sm.wildcards.table, sm.input.table, sm.output[0])
