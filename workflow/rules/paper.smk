@@ -3,7 +3,7 @@
 # {report_dir}/replication.md rendered from that folder, the config and the report's prose
 # (workflow/report/replication/) alone (tests/test_replication_report.py rebuilds it from the committed data).
 #   snakemake --cores all paper
-from hdnn.collect import STATISTICS_FILES
+from hdnn.collect import RUN_COLUMNS, STATISTICS_FILES
 from hdnn.runs import PROBES
 
 
@@ -28,7 +28,7 @@ rule runs_data:
     output:
         f"{P}/data/{{table}}_runs.csv",
     wildcard_constraints:
-        table="table1|table2",
+        table="|".join(RUN_COLUMNS),
     log:
         f"{R}/logs/report/runs_data_{{table}}.log",
     conda:
